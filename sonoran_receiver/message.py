@@ -1,0 +1,85 @@
+"""The canonical event as published: message data, attributes and the dedupe key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+SCHEMA_VERSION = 1
+SOURCE = "sonorancad"
+
+
+def dedupe_key(event_type: str, data: Any) -> str:
+    """SHA-256 hex of the canonical JSON of `type` and `data`.
+
+    Every serialisation choice is fixed (sorted keys, no spaces, UTF-8, no NaN) so the same
+    event gives the same key in every process and release; golden-value tests pin it.
+    """
+    return hashlib.sha256(_canonical_json({"type": event_type, "data": data})).hexdigest()
+
+
+def _canonical_json(value: Any) -> bytes:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """RFC 3339 in UTC with milliseconds, e.g. `2026-11-27T21:43:29.123Z`."""
+    moment = moment or datetime.now(UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class CanonicalEvent:
+    """One accepted event, as handlers and Pub/Sub consumers see it (never with the key)."""
+
+    type: str
+    data: Any
+    received_at: str
+    server: str | None
+    dedupe_key: str
+    schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def create(
+        cls, event_type: str, data: Any, *, server: str | None, received_at: str | None = None
+    ) -> CanonicalEvent:
+        """Raises ValueError when `data` holds NaN or Infinity, which JSON has no words for."""
+        return cls(
+            type=event_type,
+            data=data,
+            received_at=received_at or utc_timestamp(),
+            server=server,
+            dedupe_key=dedupe_key(event_type, data),
+        )
+
+    def message_data(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "data": self.data,
+            "received_at": self.received_at,
+            "server": self.server,
+            "schema_version": self.schema_version,
+        }
+
+    def attributes(self) -> dict[str, str]:
+        attributes = {
+            "event_type": self.type,
+            "schema_version": str(self.schema_version),
+            "dedupe_key": self.dedupe_key,
+            "received_at": self.received_at,
+            "source": SOURCE,
+        }
+        if self.server is not None:
+            attributes["server"] = self.server
+        return attributes
+
+    def message_bytes(self) -> bytes:
+        """The Pub/Sub message data: UTF-8 JSON of `message_data()`."""
+        return json.dumps(
+            self.message_data(), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode("utf-8")

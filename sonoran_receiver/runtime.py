@@ -1,0 +1,42 @@
+"""Assembly at start: settings, keys, sink and handlers, built once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from handlers import build_plan
+from sonoran_receiver.config import EVENT_TARGET, Settings, load_settings
+from sonoran_receiver.errors import ConfigError
+from sonoran_receiver.keys import KeyRing
+from sonoran_receiver.receiver import Receiver
+from sonoran_receiver.sink import EventSink, LocalSink
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    receiver: Receiver
+
+
+def start(environ: Mapping[str, str]) -> Runtime:
+    """Build everything from the environment, or refuse the start with one line.
+
+    `FUNCTION_TARGET` says which function this process serves (functions-framework sets it
+    before importing `main.py`, and so do Cloud Run functions): settings only the HTTP
+    function needs are checked only when it is the target.
+    """
+    target = environ.get("FUNCTION_TARGET") or EVENT_TARGET
+    try:
+        settings = load_settings(environ, target)
+        handlers = build_plan(settings)
+    except ConfigError as invalid:
+        # SystemExit with a message prints that one line, without a traceback.
+        raise SystemExit(f"configuration error: {invalid}") from None
+    keys = KeyRing(settings.api_keys, settings.api_keys_file)
+    receiver = Receiver(settings, keys, build_sink(settings), handlers)
+    return Runtime(settings=settings, receiver=receiver)
+
+
+def build_sink(settings: Settings) -> EventSink:
+    return LocalSink(settings.local_sink_file)

@@ -1,0 +1,46 @@
+"""Where published events go: Pub/Sub, or the local sink when no topic is set."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Protocol
+
+from sonoran_receiver.errors import PublishFailed
+from sonoran_receiver.message import CanonicalEvent
+
+
+class EventSink(Protocol):
+    def publish(self, event: CanonicalEvent) -> None:
+        """Return once the message is stored; raise PublishFailed otherwise."""
+
+
+class LocalSink:
+    """The embedded default: one JSON line per message on stdout, and in a file if asked.
+
+    Each line is `{"data": <message data object>, "attributes": {...}}`, the shape a
+    Pub/Sub consumer would see, so a local run shows exactly what would be published.
+    """
+
+    def __init__(self, file: Path | None = None) -> None:
+        self._file = file
+        self._lock = threading.Lock()
+
+    def publish(self, event: CanonicalEvent) -> None:
+        line = json.dumps(
+            {"data": event.message_data(), "attributes": event.attributes()},
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,
+        )
+        try:
+            with self._lock:
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+                if self._file is not None:
+                    with self._file.open("a", encoding="utf-8") as sink_file:
+                        sink_file.write(line + "\n")
+        except OSError as failure:
+            raise PublishFailed(f"local sink: {type(failure).__name__}") from failure
