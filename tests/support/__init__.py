@@ -1,0 +1,1 @@
+"""Helpers shared by the test modules: the app under test, servers, environments."""
