@@ -1,0 +1,477 @@
+#!/usr/bin/env bash
+# Deploy the Sonoran CAD receiver with gcloud alone: the same resources as
+# deploy/terraform (two functions, topic, dead-letter topic, push subscription,
+# service accounts, secrets), safe to re-run: each step describes the resource
+# and creates it only when missing, and `gcloud functions deploy` updates.
+#
+# The API key never appears on a command line here. Add it as a secret version
+# yourself (the script tells you how when the secret is still empty).
+
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: deploy/gcloud.sh [options]
+
+Deploys the Sonoran CAD receiver (event function, worker, Pub/Sub) with gcloud.
+Re-running updates what exists. Every option can also come from the
+environment variable shown; flags win.
+
+  --project ID                 PROJECT_ID (or CLOUDSDK_CORE_PROJECT); required
+  --region REGION              REGION, default us-central1
+  --prefix NAME                NAME_PREFIX, default sonorancad
+  --min-instances N            MIN_INSTANCES, default 0 (1 avoids cold starts)
+  --max-instances N            MAX_INSTANCES, default 5
+  --worker-max-instances N     WORKER_MAX_INSTANCES, default 3
+  --concurrency N              CONCURRENCY, default 8 (THREADS follows it)
+  --cpu 1|2                    CPU, default 1 (below 1 vCPU forces concurrency 1)
+  --memory SIZE                MEMORY, default 512Mi (512Mi, 1Gi, 2Gi or 4Gi)
+  --routes SPEC                ROUTES, default '*=publish,GET_LOGS=drop'
+  --handlers SPEC              HANDLERS, default '*=log'
+  --strict-types true|false    STRICT_TYPES, default false
+  --dead-letter-attempts N     DEAD_LETTER_ATTEMPTS, default 10 (5-100)
+  --with-discord               ENABLE_DISCORD_WEBHOOK=1: secret <prefix>-discord-webhook
+                               as DISCORD_WEBHOOK_URL
+  --forward-url URL            FORWARD_URL: forward handler target; secret
+                               <prefix>-forward-secret as FORWARD_SECRET
+  --with-pull-subscription     CREATE_PULL_SUBSCRIPTION=1: <prefix>-events-pull
+  --build-service-account EMAIL
+                               BUILD_SERVICE_ACCOUNT: account Cloud Build uses
+  --dry-run                    print every gcloud command instead of running it
+  -h, --help                   this text
+
+First run: the script creates the secret <prefix>-api-keys and stops until it
+has a version. Add one without putting the key on a command line:
+
+  read -rs KEY && printf %s "$KEY" | gcloud secrets versions add \
+      sonorancad-api-keys --project=PROJECT_ID --data-file=-
+
+then run the script again.
+EOF
+}
+
+PROJECT_ID="${PROJECT_ID:-${CLOUDSDK_CORE_PROJECT:-}}"
+REGION="${REGION:-us-central1}"
+NAME_PREFIX="${NAME_PREFIX:-sonorancad}"
+MIN_INSTANCES="${MIN_INSTANCES:-0}"
+MAX_INSTANCES="${MAX_INSTANCES:-5}"
+WORKER_MAX_INSTANCES="${WORKER_MAX_INSTANCES:-3}"
+CONCURRENCY="${CONCURRENCY:-8}"
+CPU="${CPU:-1}"
+MEMORY="${MEMORY:-512Mi}"
+ROUTES="${ROUTES:-*=publish,GET_LOGS=drop}"
+HANDLERS="${HANDLERS:-*=log}"
+STRICT_TYPES="${STRICT_TYPES:-false}"
+DEAD_LETTER_ATTEMPTS="${DEAD_LETTER_ATTEMPTS:-10}"
+ENABLE_DISCORD_WEBHOOK="${ENABLE_DISCORD_WEBHOOK:-0}"
+FORWARD_URL="${FORWARD_URL:-}"
+CREATE_PULL_SUBSCRIPTION="${CREATE_PULL_SUBSCRIPTION:-0}"
+BUILD_SERVICE_ACCOUNT="${BUILD_SERVICE_ACCOUNT:-}"
+DRY_RUN=0
+
+die() {
+  printf 'gcloud.sh: %s\n' "$1" >&2
+  exit 2
+}
+
+need_value() {
+  [[ $# -ge 2 && -n $2 ]] || die "$1 needs a value (see --help)"
+}
+
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --project) need_value "$@"; PROJECT_ID=$2; shift 2 ;;
+    --region) need_value "$@"; REGION=$2; shift 2 ;;
+    --prefix) need_value "$@"; NAME_PREFIX=$2; shift 2 ;;
+    --min-instances) need_value "$@"; MIN_INSTANCES=$2; shift 2 ;;
+    --max-instances) need_value "$@"; MAX_INSTANCES=$2; shift 2 ;;
+    --worker-max-instances) need_value "$@"; WORKER_MAX_INSTANCES=$2; shift 2 ;;
+    --concurrency) need_value "$@"; CONCURRENCY=$2; shift 2 ;;
+    --cpu) need_value "$@"; CPU=$2; shift 2 ;;
+    --memory) need_value "$@"; MEMORY=$2; shift 2 ;;
+    --routes) need_value "$@"; ROUTES=$2; shift 2 ;;
+    --handlers) need_value "$@"; HANDLERS=$2; shift 2 ;;
+    --strict-types) need_value "$@"; STRICT_TYPES=$2; shift 2 ;;
+    --dead-letter-attempts) need_value "$@"; DEAD_LETTER_ATTEMPTS=$2; shift 2 ;;
+    --with-discord) ENABLE_DISCORD_WEBHOOK=1; shift ;;
+    --forward-url) need_value "$@"; FORWARD_URL=$2; shift 2 ;;
+    --with-pull-subscription) CREATE_PULL_SUBSCRIPTION=1; shift ;;
+    --build-service-account) need_value "$@"; BUILD_SERVICE_ACCOUNT=$2; shift 2 ;;
+    --dry-run) DRY_RUN=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown option: $1 (see --help)" ;;
+  esac
+done
+
+# --- settings checked before anything runs (same rules as variables.tf) --------
+
+[[ -n $PROJECT_ID ]] || die "no project: pass --project ID or set PROJECT_ID"
+[[ $PROJECT_ID =~ ^[a-z][a-z0-9-]{4,28}[a-z0-9]$ ]] || die "--project must be a project id (not a number or name)"
+[[ $REGION =~ ^[a-z]+-[a-z]+[0-9]+$ ]] || die "--region must be a region such as us-central1, not a zone"
+[[ $NAME_PREFIX =~ ^[a-z][a-z0-9-]{0,18}[a-z0-9]$ ]] || die "--prefix must be 2-20 lowercase letters, digits or hyphens"
+
+whole_in_range() {
+  local name=$1 value=$2 low=$3 high=$4
+  if ! [[ $value =~ ^[0-9]+$ ]] || ((10#$value < low || 10#$value > high)); then
+    die "$name must be a whole number from $low to $high"
+  fi
+}
+whole_in_range --min-instances "$MIN_INSTANCES" 0 10
+whole_in_range --max-instances "$MAX_INSTANCES" 1 100
+whole_in_range --worker-max-instances "$WORKER_MAX_INSTANCES" 1 100
+whole_in_range --concurrency "$CONCURRENCY" 1 80
+whole_in_range --dead-letter-attempts "$DEAD_LETTER_ATTEMPTS" 5 100
+[[ $CPU == 1 || $CPU == 2 ]] || die "--cpu must be 1 or 2 (fractional vCPUs force concurrency 1)"
+[[ $MEMORY =~ ^(512Mi|1Gi|2Gi|4Gi)$ ]] || die "--memory must be 512Mi, 1Gi, 2Gi or 4Gi"
+[[ $STRICT_TYPES == true || $STRICT_TYPES == false ]] || die "--strict-types must be true or false"
+[[ $ROUTES =~ ^[A-Z0-9_*]+=[a-z+]+(,[A-Z0-9_*]+=[a-z+]+)*$ ]] || die "--routes must look like '*=publish,GET_LOGS=drop'"
+[[ $HANDLERS =~ ^[A-Z0-9_*]+=[a-z_+]+(,[A-Z0-9_*]+=[a-z_+]+)*$ ]] || die "--handlers must look like '*=log,EVENT_911=log+discord'"
+[[ -z $FORWARD_URL || $FORWARD_URL =~ ^https://[^[:space:]]+$ ]] || die "--forward-url must be an https:// URL"
+[[ -z $BUILD_SERVICE_ACCOUNT || $BUILD_SERVICE_ACCOUNT =~ ^[a-z0-9-]+@[a-z0-9.-]+\.iam\.gserviceaccount\.com$ ]] ||
+  die "--build-service-account must be a service account email"
+[[ $ENABLE_DISCORD_WEBHOOK == 1 || $HANDLERS != *discord* ]] || die "--handlers name discord: add --with-discord"
+[[ -n $FORWARD_URL || $HANDLERS != *forward* ]] || die "--handlers name forward: add --forward-url"
+
+# --- names (the same as deploy/terraform) ---------------------------------------
+
+SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+EVENT_FN="${NAME_PREFIX}-event"
+WORKER_FN="${NAME_PREFIX}-worker"
+EVENT_SA="${NAME_PREFIX}-event@${PROJECT_ID}.iam.gserviceaccount.com"
+WORKER_SA="${NAME_PREFIX}-worker@${PROJECT_ID}.iam.gserviceaccount.com"
+PUSH_SA="${NAME_PREFIX}-push@${PROJECT_ID}.iam.gserviceaccount.com"
+TOPIC="${NAME_PREFIX}-events"
+TOPIC_PATH="projects/${PROJECT_ID}/topics/${TOPIC}"
+DLT="${NAME_PREFIX}-events-dead-letter"
+DLT_PATH="projects/${PROJECT_ID}/topics/${DLT}"
+DLT_SUB="${NAME_PREFIX}-events-dead-letter"
+PUSH_SUB="${NAME_PREFIX}-worker-push"
+PULL_SUB="${NAME_PREFIX}-events-pull"
+API_KEYS_SECRET="${NAME_PREFIX}-api-keys"
+DISCORD_SECRET="${NAME_PREFIX}-discord-webhook"
+FORWARD_SECRET_NAME="${NAME_PREFIX}-forward-secret"
+# A secret volume is read again on access: a new "latest" version rotates the
+# key without a redeploy (the receiver re-reads the file when it changes).
+API_KEYS_FILE="/etc/sonoran-keys/api-keys"
+LABELS="app=sonorancad-receiver,managed-by=gcloud-sh"
+P=(--project="$PROJECT_ID")
+
+# --- running, or printing -------------------------------------------------------
+
+quote() {
+  if [[ $1 =~ ^[A-Za-z0-9_./:=@,+%-]+$ ]]; then
+    printf '%s' "$1"
+  else
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+  fi
+}
+
+print_cmd() {
+  local first=1 arg
+  for arg in "$@"; do
+    ((first)) || printf ' '
+    first=0
+    quote "$arg"
+  done
+  printf '\n'
+}
+
+run() {
+  if ((DRY_RUN)); then
+    print_cmd "$@"
+  else
+    printf '+ ' >&2
+    print_cmd "$@" >&2
+    "$@"
+  fi
+}
+
+# IAM bindings on a just-created service account can fail for a few seconds
+# while the account propagates.
+run_retry() {
+  if ((DRY_RUN)); then
+    print_cmd "$@"
+    return
+  fi
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    printf '+ ' >&2
+    print_cmd "$@" >&2
+    if "$@" >/dev/null; then return 0; fi
+    ((attempt < 5)) || return 1
+    sleep $((attempt * 5))
+  done
+}
+
+# Describe commands only read. In a dry run they are shown as comments and
+# treated as "missing", so the printout shows every create.
+exists() {
+  if ((DRY_RUN)); then
+    printf '# if missing: '
+    print_cmd "$@"
+    return 1
+  fi
+  "$@" >/dev/null 2>&1
+}
+
+note() {
+  printf '# %s\n' "$1"
+}
+
+if ((!DRY_RUN)); then
+  command -v gcloud >/dev/null || die "gcloud is not installed (https://cloud.google.com/sdk/docs/install)"
+fi
+
+# --- APIs -----------------------------------------------------------------------
+
+note "APIs (Eventarc is not needed: the worker is fed by our own push subscription)"
+run gcloud services enable "${P[@]}" \
+  artifactregistry.googleapis.com cloudbuild.googleapis.com cloudfunctions.googleapis.com \
+  iam.googleapis.com pubsub.googleapis.com run.googleapis.com \
+  secretmanager.googleapis.com storage.googleapis.com
+
+if ((DRY_RUN)); then
+  PROJECT_NUMBER="PROJECT_NUMBER"
+else
+  PROJECT_NUMBER="$(gcloud projects describe "$PROJECT_ID" --format='value(projectNumber)')"
+fi
+PUBSUB_AGENT="serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com"
+
+# --- service accounts -------------------------------------------------------------
+
+ensure_service_account() {
+  local email=$1 display=$2
+  if ! exists gcloud iam service-accounts describe "$email" "${P[@]}"; then
+    run gcloud iam service-accounts create "${email%%@*}" "${P[@]}" --display-name="$display"
+  fi
+}
+
+note "Service accounts: one per function, one for the push subscription's token"
+ensure_service_account "$EVENT_SA" "Sonoran CAD event function (runtime)"
+ensure_service_account "$WORKER_SA" "Sonoran CAD worker function (runtime)"
+ensure_service_account "$PUSH_SA" "Sonoran CAD worker push (invoker)"
+
+# --- secrets (never their values) -------------------------------------------------
+
+ensure_secret() {
+  local name=$1
+  if ! exists gcloud secrets describe "$name" "${P[@]}"; then
+    run gcloud secrets create "$name" "${P[@]}" --replication-policy=automatic --labels="$LABELS"
+  fi
+}
+
+grant_secret() {
+  run_retry gcloud secrets add-iam-policy-binding "$1" "${P[@]}" \
+    --member="serviceAccount:$2" --role=roles/secretmanager.secretAccessor --condition=None
+}
+
+# Stops the run while a secret has no version: a function given an empty
+# secret fails to start, and the key must not come from this script.
+require_version() {
+  local name=$1 what=$2
+  if ((DRY_RUN)); then
+    note "stops here until $name has an enabled version: $what"
+    return
+  fi
+  if [[ -z "$(gcloud secrets versions list "$name" "${P[@]}" --filter=state:ENABLED --limit=1 --format='value(name)')" ]]; then
+    cat >&2 <<EOF
+
+The secret $name has no version yet. Add $what without putting it on a
+command line, then run this script again:
+
+  read -rs VALUE && printf %s "\$VALUE" | gcloud secrets versions add $name --project=$PROJECT_ID --data-file=-
+
+EOF
+    exit 1
+  fi
+}
+
+note "Secrets: created empty; their values are versions you add yourself"
+ensure_secret "$API_KEYS_SECRET"
+grant_secret "$API_KEYS_SECRET" "$EVENT_SA"
+
+# Handlers run in the event function only for inline routes; only then does it
+# get the handlers' settings and secrets.
+EVENT_RUNS_HANDLERS=0
+if [[ $ROUTES == *inline* ]]; then
+  EVENT_RUNS_HANDLERS=1
+fi
+
+HANDLER_SECRETS=()
+if ((ENABLE_DISCORD_WEBHOOK)); then
+  ensure_secret "$DISCORD_SECRET"
+  grant_secret "$DISCORD_SECRET" "$WORKER_SA"
+  if ((EVENT_RUNS_HANDLERS)); then
+    grant_secret "$DISCORD_SECRET" "$EVENT_SA"
+  fi
+  HANDLER_SECRETS+=("DISCORD_WEBHOOK_URL=${DISCORD_SECRET}:latest")
+fi
+if [[ -n $FORWARD_URL ]]; then
+  ensure_secret "$FORWARD_SECRET_NAME"
+  grant_secret "$FORWARD_SECRET_NAME" "$WORKER_SA"
+  if ((EVENT_RUNS_HANDLERS)); then
+    grant_secret "$FORWARD_SECRET_NAME" "$EVENT_SA"
+  fi
+  HANDLER_SECRETS+=("FORWARD_SECRET=${FORWARD_SECRET_NAME}:latest")
+fi
+
+require_version "$API_KEYS_SECRET" "your Sonoran CAD API key (several: one per line)"
+if ((ENABLE_DISCORD_WEBHOOK)); then
+  require_version "$DISCORD_SECRET" "the Discord webhook URL"
+fi
+if [[ -n $FORWARD_URL ]]; then
+  require_version "$FORWARD_SECRET_NAME" "the forward handler's whsec_ secret"
+fi
+
+# --- topics -----------------------------------------------------------------------
+
+note "Topic, dead-letter topic and its subscription (a dead-letter topic without one drops messages)"
+if exists gcloud pubsub topics describe "$TOPIC" "${P[@]}"; then
+  run gcloud pubsub topics update "$TOPIC" "${P[@]}" --message-retention-duration=1d
+else
+  # One day of retention lets a new subscription or a seek replay recent events.
+  run gcloud pubsub topics create "$TOPIC" "${P[@]}" --message-retention-duration=1d --labels="$LABELS"
+fi
+if ! exists gcloud pubsub topics describe "$DLT" "${P[@]}"; then
+  run gcloud pubsub topics create "$DLT" "${P[@]}" --labels="$LABELS"
+fi
+if ! exists gcloud pubsub subscriptions describe "$DLT_SUB" "${P[@]}"; then
+  run gcloud pubsub subscriptions create "$DLT_SUB" "${P[@]}" --topic="$DLT" \
+    --ack-deadline=60 --message-retention-duration=7d --expiration-period=never --labels="$LABELS"
+fi
+run_retry gcloud pubsub topics add-iam-policy-binding "$TOPIC" "${P[@]}" \
+  --member="serviceAccount:$EVENT_SA" --role=roles/pubsub.publisher
+
+# --- functions --------------------------------------------------------------------
+
+# gcloud's ^@^ prefix makes @ the list separator, because route and handler
+# specs contain commas.
+join_env() {
+  local IFS=@
+  printf '^@^%s' "$*"
+}
+
+COMMON_DEPLOY=(
+  "${P[@]}" --region="$REGION" --gen2 --runtime=python312 --source="$SOURCE_DIR"
+  --trigger-http --cpu="$CPU" --memory="$MEMORY" --concurrency="$CONCURRENCY"
+  --update-labels="$LABELS" --quiet
+)
+if [[ -n $BUILD_SERVICE_ACCOUNT ]]; then
+  COMMON_DEPLOY+=(--build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SERVICE_ACCOUNT}")
+fi
+
+HANDLER_ENV=("SONORAN_HANDLERS=$HANDLERS")
+if [[ -n $FORWARD_URL ]]; then
+  HANDLER_ENV+=("FORWARD_URL=$FORWARD_URL")
+fi
+
+EVENT_ENV=(
+  "THREADS=$CONCURRENCY" "WORKERS=1"
+  "PUBSUB_TOPIC=$TOPIC_PATH"
+  "SONORAN_API_KEYS_FILE=$API_KEYS_FILE"
+  "SONORAN_ROUTES=$ROUTES"
+  "SONORAN_STRICT_TYPES=$STRICT_TYPES"
+)
+EVENT_SECRETS=("${API_KEYS_FILE}=${API_KEYS_SECRET}:latest")
+if ((EVENT_RUNS_HANDLERS)); then
+  EVENT_ENV+=("${HANDLER_ENV[@]}")
+  # ${a[@]+...}: an empty array under `set -u` is an error in bash before 4.4
+  # (macOS ships 3.2).
+  EVENT_SECRETS+=(${HANDLER_SECRETS[@]+"${HANDLER_SECRETS[@]}"})
+fi
+
+# Public: the CAD and the FiveM resource cannot authenticate to Google. The API
+# key in the body is the authentication; --allow-unauthenticated grants
+# run.invoker to allUsers on this function's Cloud Run service only.
+note "Event function: public, the API key in the body is the authentication"
+run gcloud functions deploy "$EVENT_FN" "${COMMON_DEPLOY[@]}" \
+  --entry-point=sonorancad_event \
+  --allow-unauthenticated --ingress-settings=all \
+  --service-account="$EVENT_SA" \
+  --min-instances="$MIN_INSTANCES" --max-instances="$MAX_INSTANCES" --timeout=60s \
+  --set-env-vars="$(join_env "${EVENT_ENV[@]}")" \
+  --set-secrets="$(
+    IFS=,
+    printf '%s' "${EVENT_SECRETS[*]}"
+  )"
+
+# The worker is a CloudEvent function served over HTTP, fed by our push
+# subscription (not an Eventarc trigger, whose subscription cannot be given a
+# dead-letter policy): functions-framework turns the push body into a CloudEvent.
+WORKER_SECRET_FLAGS=(--clear-secrets)
+if ((${#HANDLER_SECRETS[@]})); then
+  WORKER_SECRET_FLAGS=(--set-secrets="$(
+    IFS=,
+    printf '%s' "${HANDLER_SECRETS[*]}"
+  )")
+fi
+note "Worker: private, internal ingress, invoked only by the push subscription"
+run gcloud functions deploy "$WORKER_FN" "${COMMON_DEPLOY[@]}" \
+  --entry-point=sonorancad_worker \
+  --no-allow-unauthenticated --ingress-settings=internal-only \
+  --service-account="$WORKER_SA" \
+  --min-instances=0 --max-instances="$WORKER_MAX_INSTANCES" --timeout=60s \
+  --set-env-vars="$(join_env "THREADS=$CONCURRENCY" "WORKERS=1" "${HANDLER_ENV[@]}")" \
+  "${WORKER_SECRET_FLAGS[@]}"
+
+if ((DRY_RUN)); then
+  WORKER_URL="https://WORKER_URL"
+  EVENT_URL="https://EVENT_URL"
+  note "WORKER_URL: gcloud functions describe $WORKER_FN --project=$PROJECT_ID --region=$REGION --format='value(serviceConfig.uri)'"
+else
+  WORKER_URL="$(gcloud functions describe "$WORKER_FN" "${P[@]}" --region="$REGION" --format='value(serviceConfig.uri)')"
+  EVENT_URL="$(gcloud functions describe "$EVENT_FN" "${P[@]}" --region="$REGION" --format='value(serviceConfig.uri)')"
+fi
+
+# --- push subscription, its identity, dead-lettering -------------------------------
+
+note "Only the push account may invoke the worker"
+run_retry gcloud run services add-iam-policy-binding "$WORKER_FN" "${P[@]}" --region="$REGION" \
+  --member="serviceAccount:$PUSH_SA" --role=roles/run.invoker
+
+note "Pub/Sub service agent: mints the push token, publishes dead letters, acknowledges the source"
+run_retry gcloud iam service-accounts add-iam-policy-binding "$PUSH_SA" "${P[@]}" \
+  --member="$PUBSUB_AGENT" --role=roles/iam.serviceAccountTokenCreator
+run_retry gcloud pubsub topics add-iam-policy-binding "$DLT" "${P[@]}" \
+  --member="$PUBSUB_AGENT" --role=roles/pubsub.publisher
+
+# The topic path in the endpoint becomes the CloudEvent source; the token's
+# audience must be the bare service URL, which Cloud Run checks.
+PUSH_FLAGS=(
+  --push-endpoint="${WORKER_URL}/${TOPIC_PATH}"
+  --push-auth-service-account="$PUSH_SA"
+  --push-auth-token-audience="$WORKER_URL"
+  --ack-deadline=60
+  --message-retention-duration=7d
+  --expiration-period=never
+  --min-retry-delay=10s
+  --max-retry-delay=600s
+  --dead-letter-topic="$DLT_PATH"
+  --max-delivery-attempts="$DEAD_LETTER_ATTEMPTS"
+)
+note "Push subscription feeding the worker: OIDC token, retries, dead-lettering"
+if exists gcloud pubsub subscriptions describe "$PUSH_SUB" "${P[@]}"; then
+  run gcloud pubsub subscriptions update "$PUSH_SUB" "${P[@]}" "${PUSH_FLAGS[@]}"
+else
+  run gcloud pubsub subscriptions create "$PUSH_SUB" "${P[@]}" --topic="$TOPIC" "${PUSH_FLAGS[@]}" --labels="$LABELS"
+fi
+run_retry gcloud pubsub subscriptions add-iam-policy-binding "$PUSH_SUB" "${P[@]}" \
+  --member="$PUBSUB_AGENT" --role=roles/pubsub.subscriber
+
+if ((CREATE_PULL_SUBSCRIPTION)); then
+  note "Pull subscription for your own consumers"
+  if ! exists gcloud pubsub subscriptions describe "$PULL_SUB" "${P[@]}"; then
+    run gcloud pubsub subscriptions create "$PULL_SUB" "${P[@]}" --topic="$TOPIC" \
+      --ack-deadline=60 --message-retention-duration=7d --expiration-period=never --labels="$LABELS"
+  fi
+fi
+
+# --- what to paste ----------------------------------------------------------------
+
+cat <<EOF
+# Done.
+#   Event URL (open it in a browser: it answers ok):  ${EVENT_URL}/sonorancad/event
+#   FiveM config.json pushEventForwardUrl (server 1):  ${EVENT_URL}/sonorancad/event?server=1
+#   CAD Admin > Advanced > In-Game Integration:        ${EVENT_URL}  (the CAD appends /sonorancad/event)
+#   Topic: ${TOPIC_PATH}   Dead letters: projects/${PROJECT_ID}/subscriptions/${DLT_SUB}
+EOF

@@ -1,0 +1,54 @@
+output "event_url" {
+  description = "The full event URL. Open it in a browser to check the deployment (it answers ok); the FiveM resource's pushEventForwardUrl is this plus ?server=N."
+  value       = "${google_cloudfunctions2_function.event.service_config[0].uri}/sonorancad/event"
+}
+
+output "forward_url_server_1" {
+  description = "pushEventForwardUrl for the FiveM resource's config.json on game server 1; use ?server=2 and so on for the others."
+  value       = "${google_cloudfunctions2_function.event.service_config[0].uri}/sonorancad/event?server=1"
+}
+
+output "cad_server_address" {
+  description = "What to enter in the CAD (Admin > Advanced > In-Game Integration) for direct delivery: the CAD appends /sonorancad/event itself."
+  value       = google_cloudfunctions2_function.event.service_config[0].uri
+}
+
+output "topic" {
+  description = "Pub/Sub topic every accepted event is published to."
+  value       = google_pubsub_topic.events.id
+}
+
+output "worker_subscription" {
+  description = "Push subscription feeding the worker (retries, then dead-letters)."
+  value       = google_pubsub_subscription.worker_push.id
+}
+
+output "pull_subscription" {
+  description = "Pull subscription for your own consumers, or null when create_pull_subscription is false."
+  value       = var.create_pull_subscription ? google_pubsub_subscription.pull[0].id : null
+}
+
+output "dead_letter_topic" {
+  description = "Where events go after dead_letter_max_attempts failed worker deliveries."
+  value       = google_pubsub_topic.dead_letter.id
+}
+
+output "dead_letter_subscription" {
+  description = "Read failed events here: gcloud pubsub subscriptions pull <this> --auto-ack."
+  value       = google_pubsub_subscription.dead_letter.id
+}
+
+output "api_key_secret" {
+  description = "Secret holding the API key(s), one per line. Add a version: printf %s \"$KEY\" | gcloud secrets versions add <this> --data-file=-"
+  value       = google_secret_manager_secret.api_keys.secret_id
+}
+
+output "discord_webhook_secret" {
+  description = "Secret for DISCORD_WEBHOOK_URL, or null when enable_discord_webhook is false."
+  value       = var.enable_discord_webhook ? google_secret_manager_secret.discord_webhook[0].secret_id : null
+}
+
+output "forward_secret" {
+  description = "Secret for FORWARD_SECRET (whsec_...), or null when forward_url is empty."
+  value       = var.forward_url != "" ? google_secret_manager_secret.forward_secret[0].secret_id : null
+}

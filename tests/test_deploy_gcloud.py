@@ -1,0 +1,320 @@
+"""deploy/gcloud.sh deploys what deploy/terraform does, and --dry-run shows every command."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.app import ROOT
+
+SCRIPT = ROOT / "deploy" / "gcloud.sh"
+PROJECT = "demo-project"
+PUBSUB_AGENT = "serviceAccount:service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com"
+
+Command = list[str]
+
+
+def run_script(
+    *args: str, env: dict[str, str] | None = None, tmp_path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the script with a `gcloud` on PATH that only records that it was called."""
+    child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent"}
+    if tmp_path is not None:
+        fake = tmp_path / "bin" / "gcloud"
+        fake.parent.mkdir(exist_ok=True)
+        fake.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "gcloud-called"}\nexit 1\n')
+        fake.chmod(0o755)
+        child_env["PATH"] = f"{fake.parent}:{child_env['PATH']}"
+    child_env.update(env or {})
+    return subprocess.run(
+        ["bash", str(SCRIPT), *args],
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def dry_run(*args: str) -> list[Command]:
+    finished = run_script("--dry-run", "--project", PROJECT, *args)
+    assert finished.returncode == 0, finished.stderr
+    return [
+        shlex.split(line)
+        for line in finished.stdout.splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+
+def flags(command: Command) -> dict[str, str]:
+    """`--name=value` as name -> value; bare `--name` as name -> ''."""
+    parsed: dict[str, str] = {}
+    for word in command:
+        if word.startswith("--"):
+            name, _, value = word.partition("=")
+            parsed[name] = value
+    return parsed
+
+
+def matching(commands: list[Command], *prefix: str) -> list[Command]:
+    return [command for command in commands if command[: len(prefix)] == list(prefix)]
+
+
+def deploy_of(commands: list[Command], function: str) -> dict[str, str]:
+    (command,) = matching(commands, "gcloud", "functions", "deploy", function)
+    return flags(command)
+
+
+def env_vars(deploy: dict[str, str]) -> dict[str, str]:
+    """`--set-env-vars=^@^A=1@B=2,3` as a dict (gcloud's alternate-delimiter syntax)."""
+    value = deploy["--set-env-vars"]
+    assert value.startswith("^@^")
+    return dict(item.split("=", 1) for item in value.removeprefix("^@^").split("@"))
+
+
+def test_script_is_strict_bash_and_parses() -> None:
+    text = SCRIPT.read_text(encoding="utf-8")
+    assert "set -euo pipefail" in text
+    assert subprocess.run(["bash", "-n", str(SCRIPT)], check=False).returncode == 0
+
+
+def test_help_lists_the_settings() -> None:
+    finished = run_script("--help")
+    assert finished.returncode == 0
+    for word in ("--dry-run", "--project", "PROJECT_ID", "--region", "--prefix", "NAME_PREFIX"):
+        assert word in finished.stdout
+
+
+def test_dry_run_calls_no_gcloud_and_prints_only_gcloud_commands(tmp_path: Path) -> None:
+    finished = run_script("--dry-run", "--project", PROJECT, tmp_path=tmp_path)
+
+    assert finished.returncode == 0, finished.stderr
+    assert not (tmp_path / "gcloud-called").exists()
+    for line in finished.stdout.splitlines():
+        assert line.startswith(("gcloud ", "#")), line
+
+
+def test_only_the_event_function_allows_unauthenticated_calls() -> None:
+    commands = dry_run()
+
+    event = deploy_of(commands, "sonorancad-event")
+    assert "--allow-unauthenticated" in event
+    assert event["--entry-point"] == "sonorancad_event"
+    assert event["--runtime"] == "python312"
+    assert "--gen2" in event
+    assert "--trigger-http" in event
+    assert event["--ingress-settings"] == "all"
+    assert event["--service-account"] == f"sonorancad-event@{PROJECT}.iam.gserviceaccount.com"
+
+    worker = deploy_of(commands, "sonorancad-worker")
+    assert "--no-allow-unauthenticated" in worker
+    assert "--allow-unauthenticated" not in worker
+    assert worker["--entry-point"] == "sonorancad_worker"
+    assert worker["--ingress-settings"] == "internal-only"
+
+    everything = " ".join(" ".join(command) for command in commands)
+    assert "allUsers" not in everything
+    assert "allAuthenticatedUsers" not in everything
+    assert everything.count("--allow-unauthenticated") == 1
+
+
+def test_api_key_is_a_secret_volume_never_an_env_var_or_an_argument() -> None:
+    commands = dry_run()
+
+    event = deploy_of(commands, "sonorancad-event")
+    assert event["--set-secrets"] == "/etc/sonoran-keys/api-keys=sonorancad-api-keys:latest"
+    env = env_vars(event)
+    assert env["SONORAN_API_KEYS_FILE"] == "/etc/sonoran-keys/api-keys"
+    assert "SONORAN_API_KEYS" not in env
+    (create,) = matching(commands, "gcloud", "secrets", "create", "sonorancad-api-keys")
+    assert "--data-file" not in flags(create)
+    assert not any("--data-file" in flags(command) for command in commands)
+    assert not matching(commands, "gcloud", "secrets", "versions", "add")
+    (grant,) = matching(commands, "gcloud", "secrets", "add-iam-policy-binding")
+    assert flags(grant)["--role"] == "roles/secretmanager.secretAccessor"
+    assert flags(grant)["--member"] == (
+        f"serviceAccount:sonorancad-event@{PROJECT}.iam.gserviceaccount.com"
+    )
+
+
+def test_event_function_settings_match_terraform() -> None:
+    event = deploy_of(dry_run("--concurrency", "12", "--max-instances", "7"), "sonorancad-event")
+
+    env = env_vars(event)
+    assert event["--concurrency"] == "12"
+    assert env["THREADS"] == "12"  # one gunicorn thread per concurrent request
+    assert event["--cpu"] == "1"
+    assert event["--max-instances"] == "7"
+    assert env["PUBSUB_TOPIC"] == f"projects/{PROJECT}/topics/sonorancad-events"
+    assert env["SONORAN_ROUTES"] == "*=publish,GET_LOGS=drop"
+
+
+def test_push_subscription_sends_an_oidc_token_and_dead_letters() -> None:
+    commands = dry_run("--dead-letter-attempts", "25")
+
+    (create,) = matching(
+        commands, "gcloud", "pubsub", "subscriptions", "create", "sonorancad-worker-push"
+    )
+    push = flags(create)
+    assert push["--topic"] == "sonorancad-events"
+    assert push["--push-endpoint"].startswith("https://WORKER_URL/")
+    assert (
+        push["--push-auth-service-account"] == f"sonorancad-push@{PROJECT}.iam.gserviceaccount.com"
+    )
+    assert push["--push-auth-token-audience"] == "https://WORKER_URL"
+    assert push["--dead-letter-topic"] == f"projects/{PROJECT}/topics/sonorancad-events-dead-letter"
+    assert push["--max-delivery-attempts"] == "25"
+    assert push["--min-retry-delay"] == "10s"
+    assert push["--max-retry-delay"] == "600s"
+    assert push["--ack-deadline"] == "60"
+
+    # A dead-letter topic needs its own subscription, or dead letters are lost.
+    (dead,) = matching(
+        commands, "gcloud", "pubsub", "subscriptions", "create", "sonorancad-events-dead-letter"
+    )
+    assert flags(dead)["--topic"] == "sonorancad-events-dead-letter"
+
+
+def test_service_agent_and_invoker_grants_are_on_single_resources() -> None:
+    commands = dry_run()
+
+    def grant(*prefix: str) -> dict[str, str]:
+        (command,) = matching(commands, *prefix)
+        return flags(command)
+
+    dead_letter = grant(
+        "gcloud", "pubsub", "topics", "add-iam-policy-binding", "sonorancad-events-dead-letter"
+    )
+    assert dead_letter == {
+        **dead_letter,
+        "--member": PUBSUB_AGENT,
+        "--role": "roles/pubsub.publisher",
+    }
+    source = grant(
+        "gcloud", "pubsub", "subscriptions", "add-iam-policy-binding", "sonorancad-worker-push"
+    )
+    assert source == {**source, "--member": PUBSUB_AGENT, "--role": "roles/pubsub.subscriber"}
+    push_account = f"sonorancad-push@{PROJECT}.iam.gserviceaccount.com"
+    token = grant("gcloud", "iam", "service-accounts", "add-iam-policy-binding", push_account)
+    assert token["--role"] == "roles/iam.serviceAccountTokenCreator"
+    invoker = grant("gcloud", "run", "services", "add-iam-policy-binding", "sonorancad-worker")
+    assert invoker["--role"] == "roles/run.invoker"
+    assert invoker["--member"] == f"serviceAccount:{push_account}"
+    publisher = grant("gcloud", "pubsub", "topics", "add-iam-policy-binding", "sonorancad-events")
+    assert publisher["--role"] == "roles/pubsub.publisher"
+    assert not matching(commands, "gcloud", "projects", "add-iam-policy-binding")
+
+
+def test_discord_webhook_reaches_the_worker_through_set_secrets() -> None:
+    commands = dry_run("--with-discord", "--handlers", "*=log,EVENT_911=log+discord")
+
+    worker = deploy_of(commands, "sonorancad-worker")
+    assert worker["--set-secrets"] == "DISCORD_WEBHOOK_URL=sonorancad-discord-webhook:latest"
+    assert "DISCORD_WEBHOOK_URL" not in env_vars(worker)
+    assert env_vars(worker)["SONORAN_HANDLERS"] == "*=log,EVENT_911=log+discord"
+    # No inline route: the event function runs no handler and gets no webhook.
+    event = deploy_of(commands, "sonorancad-event")
+    assert "DISCORD_WEBHOOK_URL" not in event["--set-secrets"]
+    assert "SONORAN_HANDLERS" not in env_vars(event)
+
+
+def test_inline_routes_give_the_event_function_the_handler_secrets_too() -> None:
+    commands = dry_run("--with-discord", "--handlers", "*=discord", "--routes", "*=inline+publish")
+
+    event = deploy_of(commands, "sonorancad-event")
+    assert event["--set-secrets"] == (
+        "/etc/sonoran-keys/api-keys=sonorancad-api-keys:latest,"
+        "DISCORD_WEBHOOK_URL=sonorancad-discord-webhook:latest"
+    )
+    assert env_vars(event)["SONORAN_HANDLERS"] == "*=discord"
+
+
+def test_every_create_is_guarded_by_a_describe() -> None:
+    finished = run_script("--dry-run", "--project", PROJECT, "--with-pull-subscription")
+    lines = finished.stdout.splitlines()
+    creates = [
+        i for i, line in enumerate(lines) if " create " in f" {line} " and not line.startswith("#")
+    ]
+    assert creates
+    for index in creates:
+        assert lines[index - 1].startswith("# if missing: gcloud "), lines[index]
+        assert " describe " in lines[index - 1]
+
+
+def test_settings_come_from_the_environment_and_flags_win() -> None:
+    finished = run_script(
+        "--dry-run",
+        "--prefix",
+        "cadtwo",
+        env={"PROJECT_ID": "env-project", "REGION": "europe-west1", "NAME_PREFIX": "ignored"},
+    )
+    assert finished.returncode == 0, finished.stderr
+    commands = [
+        shlex.split(line) for line in finished.stdout.splitlines() if line.startswith("gcloud")
+    ]
+    event = deploy_of(commands, "cadtwo-event")
+    assert event["--project"] == "env-project"
+    assert event["--region"] == "europe-west1"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--project", "demo-project", "--cpu", "0.5"],
+        ["--project", "demo-project", "--dead-letter-attempts", "3"],
+        ["--project", "demo-project", "--handlers", "*=discord"],
+        ["--project", "demo-project", "--forward-url", "http://insecure.example"],
+        ["--project", "demo-project", "--no-such-flag"],
+        ["--project", "Demo Project"],
+    ],
+    ids=[
+        "no-project",
+        "fractional-cpu",
+        "few-attempts",
+        "discord-without-secret",
+        "http-forward",
+        "unknown-flag",
+        "bad-project",
+    ],
+)
+def test_bad_settings_stop_before_any_command(args: list[str]) -> None:
+    finished = run_script("--dry-run", *args)
+    assert finished.returncode == 2
+    assert finished.stdout == ""
+    assert finished.stderr.startswith("gcloud.sh: ")
+
+
+def test_gcloudignore_keeps_out_what_the_terraform_archive_excludes() -> None:
+    ignored = {
+        line.strip().rstrip("/")
+        for line in (ROOT / ".gcloudignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"tests", ".venv", "deploy", ".git", "__pycache__"} <= ignored
+    source_tf = (ROOT / "deploy" / "terraform" / "source.tf").read_text(encoding="utf-8")
+    excludes_block = source_tf.split("excludes = [", 1)[1].split("]", 1)[0]
+    excludes = {
+        word.strip().strip('",').removeprefix("**/")
+        for word in excludes_block.splitlines()
+        if word.strip()
+    }
+    assert excludes <= ignored
+
+
+def test_readme_mentions_only_options_the_script_has() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Deploy\n", 1)[1].split("\n## ", 1)[0]
+    script_lines = [line for line in section.splitlines() if "deploy/gcloud.sh" in line]
+    mentioned = {flag for line in script_lines for flag in re.findall(r"(--[a-z-]+)", line)}
+    mentioned |= set(re.findall(r"`(--[a-z-]+)`", section))
+    help_text = run_script("--help").stdout
+    assert mentioned
+    for flag in mentioned:
+        assert re.search(rf"(^|\s){re.escape(flag)}(\s|$)", help_text, re.MULTILINE), flag
