@@ -10,6 +10,7 @@ import os
 
 import flask
 import functions_framework
+from cloudevents.http import CloudEvent
 
 from sonoran_receiver.receiver import HttpRequest
 from sonoran_receiver.runtime import start
@@ -29,3 +30,9 @@ def sonorancad_event(request: flask.Request) -> flask.Response:
         )
     )
     return flask.Response(answer.body, status=answer.status, headers=dict(answer.headers))
+
+
+@functions_framework.cloud_event
+def sonorancad_worker(event: CloudEvent) -> None:
+    # Raising answers 500: Pub/Sub redelivers, then dead-letters (sonoran_receiver/worker.py).
+    _runtime.worker.handle(event.data)

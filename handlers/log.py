@@ -1,4 +1,7 @@
-"""`log`: one structured line per event: type, ids, dedupe key; never free text."""
+"""`log`: one structured line per event: type, ids, dedupe key; never free text.
+
+Safe to run twice: a redelivered event logs a second line with the same `dedupe_key`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,11 @@ from sonoran_receiver import logs
 from sonoran_receiver.config import Settings
 from sonoran_receiver.message import CanonicalEvent
 
+# Id fields sit at the top of `data` (`identIds`, `callIds`) or one object down
+# (`call.callId` for EVENT_911, `dispatch.idents` for dispatches, `unit.id` for logins).
+_ID_SUFFIXES = ("Id", "Ids", "Ident", "Idents")
+_ID_NAMES = frozenset({"id", "ident", "idents"})
+
 
 @register("log")
 def log_event(event: CanonicalEvent, settings: Settings) -> None:
@@ -18,20 +26,33 @@ def log_event(event: CanonicalEvent, settings: Settings) -> None:
         dedupe_key=event.dedupe_key,
         server=event.server,
         received_at=event.received_at,
-        ids=_ids(event.data),
+        ids=event_ids(event.data),
     )
 
 
-def _ids(data: Any) -> dict[str, Any] | None:
-    """Top-level id fields (`callId`, `identIds`, ...): numbers, never text."""
+def event_ids(data: Any) -> dict[str, Any] | None:
+    """Integer id fields by path (`callIds`, `call.callId`): numbers only, never text.
+
+    Caller identities (`apiIds`, `communityUserId`) are strings and so stay out: they
+    identify people, not CAD objects.
+    """
     if not isinstance(data, dict):
         return None
-    ids = {
-        name: value
-        for name, value in data.items()
-        if (name.endswith(("Id", "Ids")) or name in {"id", "idents"}) and _is_id_value(value)
-    }
+    ids: dict[str, Any] = {}
+    for name, value in data.items():
+        if isinstance(value, dict):
+            ids.update(
+                (f"{name}.{inner}", inner_value)
+                for inner, inner_value in value.items()
+                if _is_id(inner, inner_value)
+            )
+        elif _is_id(name, value):
+            ids[name] = value
     return ids or None
+
+
+def _is_id(name: str, value: Any) -> bool:
+    return (name in _ID_NAMES or name.endswith(_ID_SUFFIXES)) and _is_id_value(value)
 
 
 def _is_id_value(value: Any) -> bool:

@@ -1,22 +1,25 @@
 """The handler registry: plain functions, registered by name, selected per event type.
 
 The same registry serves the HTTP function (route `inline`) and the Pub/Sub worker.
-`SONORAN_HANDLERS` (`TYPE=A+B`, `*`, default `*=log`) says which handlers run for which type.
+`SONORAN_HANDLERS` (`TYPE=A+B`, `*`, default `*=log`) says which handlers run for which type;
+`build_plan` resolves it once at start and refuses unknown or unconfigured handlers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from sonoran_receiver import logs
 from sonoran_receiver.config import Settings
 from sonoran_receiver.errors import ConfigError
-from sonoran_receiver.events.types import UNKNOWN, is_known
+from sonoran_receiver.events.types import CANONICAL_TYPES, UNKNOWN, canonical_type, is_known
 from sonoran_receiver.message import CanonicalEvent
-from sonoran_receiver.type_table import TypeTable
+from sonoran_receiver.type_table import WILDCARD, TypeTable
 
 HandlerFunc = Callable[[CanonicalEvent, Settings], None]
+
+_HANDLERS_VARIABLE = "SONORAN_HANDLERS"
 
 
 @dataclass(frozen=True)
@@ -25,23 +28,39 @@ class Handler:
     func: HandlerFunc
     requires: tuple[str, ...]
     """Settings (by variable name) the handler cannot run without."""
+    types: frozenset[str] | None
+    """The canonical types (or `UNKNOWN`) it handles; None: every type."""
+
+    def handles(self, table_type: str) -> bool:
+        return self.types is None or table_type in self.types
 
 
 _REGISTRY: dict[str, Handler] = {}
+_SETTING_NAMES = {field.alias: name for name, field in Settings.model_fields.items()}
+_TABLE_TYPES = frozenset((*CANONICAL_TYPES, UNKNOWN))
 
 
-def register(name: str, *, requires: tuple[str, ...] = ()) -> Callable[[HandlerFunc], HandlerFunc]:
-    """Record a handler under `name` and return the function unchanged."""
+def register(
+    name: str, *, requires: tuple[str, ...] = (), types: Collection[str] | None = None
+) -> Callable[[HandlerFunc], HandlerFunc]:
+    """Record a handler under `name` and return the function unchanged.
+
+    `requires` names the variables it needs (the start is refused without them); `types`
+    limits it to some event types, so `*=mine` runs it only for those.
+    """
     if not name.isidentifier() or name != name.lower():
         raise ValueError(f"handler names are lower-case identifiers, not {name!r}")
-    unknown = [variable for variable in requires if variable not in _SETTING_NAMES]
-    if unknown:
-        raise ValueError(f"handler {name!r} requires unknown settings {unknown}")
+    unknown_settings = [variable for variable in requires if variable not in _SETTING_NAMES]
+    if unknown_settings:
+        raise ValueError(f"handler {name!r} requires unknown settings {unknown_settings}")
+    handled = None if types is None else frozenset(canonical_type(each) for each in types)
+    if handled is not None and not handled <= _TABLE_TYPES:
+        raise ValueError(f"handler {name!r} names unknown types {sorted(handled - _TABLE_TYPES)}")
 
     def record(func: HandlerFunc) -> HandlerFunc:
         if name in _REGISTRY:
             raise ValueError(f"handler {name!r} is registered twice")
-        _REGISTRY[name] = Handler(name=name, func=func, requires=requires)
+        _REGISTRY[name] = Handler(name=name, func=func, requires=requires, types=handled)
         return func
 
     return record
@@ -49,9 +68,6 @@ def register(name: str, *, requires: tuple[str, ...] = ()) -> Callable[[HandlerF
 
 def registered() -> Mapping[str, Handler]:
     return dict(_REGISTRY)
-
-
-_SETTING_NAMES = {field.alias: name for name, field in Settings.model_fields.items()}
 
 
 @dataclass(frozen=True)
@@ -63,8 +79,12 @@ class HandlerPlan:
     settings: Settings
 
     def for_type(self, event_type: str) -> tuple[Handler, ...]:
-        names = self.table.lookup(event_type if is_known(event_type) else UNKNOWN)
-        return tuple(self.handlers[name] for name in names)
+        table_type = event_type if is_known(event_type) else UNKNOWN
+        names = self.table.lookup(table_type)
+        # A `*` entry may name handlers limited to some types: they skip the others.
+        return tuple(
+            self.handlers[name] for name in names if self.handlers[name].handles(table_type)
+        )
 
     def run(self, event: CanonicalEvent) -> list[str]:
         """Run every selected handler; return the names of those that raised.
@@ -90,18 +110,28 @@ class HandlerPlan:
 
 
 def build_plan(settings: Settings) -> HandlerPlan:
-    """Resolve `SONORAN_HANDLERS`; raise ConfigError for an unknown or unconfigured handler."""
+    """Resolve `SONORAN_HANDLERS`; raise ConfigError for a handler that cannot run as asked."""
     selected: dict[str, Handler] = {}
-    for names in settings.handlers.entries.values():
+    for table_type, names in settings.handlers.entries.items():
+        if len(set(names)) != len(names):
+            # Run twice per event, a Discord message would be posted twice.
+            raise ConfigError(_HANDLERS_VARIABLE, f"a handler is repeated for {table_type}")
         for name in names:
-            if name not in _REGISTRY:
-                raise ConfigError(
-                    "SONORAN_HANDLERS",
-                    f"no handler named {name!r} (built in: {', '.join(sorted(_REGISTRY))})",
-                )
-            handler = _REGISTRY[name]
+            handler = _resolve(name, table_type)
             for variable in handler.requires:
                 if getattr(settings, _SETTING_NAMES[variable]) is None:
                     raise ConfigError(variable, f"needed by the {name!r} handler")
             selected[name] = handler
     return HandlerPlan(table=settings.handlers, handlers=selected, settings=settings)
+
+
+def _resolve(name: str, table_type: str) -> Handler:
+    handler = _REGISTRY.get(name)
+    if handler is None:
+        raise ConfigError(
+            _HANDLERS_VARIABLE,
+            f"no handler named {name!r} (registered: {', '.join(sorted(_REGISTRY))})",
+        )
+    if table_type != WILDCARD and not handler.handles(table_type):
+        raise ConfigError(_HANDLERS_VARIABLE, f"handler {name!r} does not handle {table_type}")
+    return handler

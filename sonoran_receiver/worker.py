@@ -1,0 +1,169 @@
+"""The Pub/Sub worker: one published message in, the selected handlers run, or an exception out.
+
+Pub/Sub redelivers a message whose delivery gets a non-2xx answer (functions-framework
+answers 500 when the function raises) and dead-letters it after the subscription's maximum
+attempts. So whatever must not be acknowledged raises here: a message this worker cannot
+read (an unknown `schema_version` included) and a handler that failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import pydantic_core
+from pydantic import BaseModel, ConfigDict, Strict, ValidationError
+
+from handlers.registry import HandlerPlan
+from sonoran_receiver import logs
+from sonoran_receiver.events import problems, validate_canonical
+from sonoran_receiver.message import SCHEMA_VERSION, CanonicalEvent
+
+
+class UnreadableMessage(Exception):
+    """Not a message this worker can handle; the text holds no event values."""
+
+
+class UnsupportedSchema(UnreadableMessage):
+    """A `schema_version` this worker does not know: a newer publisher, an older worker."""
+
+
+class HandlersFailed(Exception):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"handlers failed: {', '.join(names)}")
+        self.names = names
+
+
+@dataclass(frozen=True)
+class PubsubMessage:
+    data: bytes
+    attributes: Mapping[str, str]
+    message_id: str | None
+
+
+class _Published(BaseModel):
+    """The message data object the receiver publishes (contract "The published message")."""
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True, frozen=True)
+
+    type: Annotated[str, Strict()]
+    data: Any = None
+    received_at: Annotated[str, Strict()]
+    server: Annotated[str, Strict()] | None = None
+
+
+class Worker:
+    def __init__(self, plan: HandlerPlan) -> None:
+        self._plan = plan
+
+    def handle(self, cloud_event_data: Any) -> None:
+        """Run the handlers for one delivered message; raise when it must be redelivered.
+
+        1. unwrap: `data.message` of the CloudEvent (Eventarc's, or the one
+           functions-framework makes from a push subscription's body);
+        2. schema: `schema_version` other than 1, in the attributes or the data, raises;
+        3. validate: the published type and data go through the event models again;
+        4. handle: the selected handlers run; if any raised, so does the worker.
+        """
+        started = time.perf_counter()
+        message: PubsubMessage | None = None
+        try:
+            message = unwrap(cloud_event_data)
+            event = self._read(message)
+        except UnreadableMessage as refused:
+            logs.error(
+                "worker refused message",
+                reason=str(refused),
+                message_id=message.message_id if message else None,
+            )
+            raise
+        failed = self._plan.run(event)
+        logs.emit(
+            "ERROR" if failed else "INFO",
+            "worker handlers failed" if failed else "worker event handled",
+            type=event.type,
+            dedupe_key=event.dedupe_key,
+            server=event.server,
+            message_id=message.message_id,
+            handlers=[handler.name for handler in self._plan.for_type(event.type)],
+            failed=failed or None,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        if failed:
+            raise HandlersFailed(failed)
+
+    def _read(self, message: PubsubMessage) -> CanonicalEvent:
+        stated = message.attributes.get("schema_version")
+        if stated is not None and stated != str(SCHEMA_VERSION):
+            raise UnsupportedSchema("unsupported schema_version in the attributes")
+        try:
+            payload = pydantic_core.from_json(message.data)
+        except ValueError:
+            raise UnreadableMessage("message data is not JSON") from None
+        if not isinstance(payload, dict):
+            raise UnreadableMessage("message data is not a JSON object")
+        version = payload.get("schema_version")
+        # `True == 1` in Python; a boolean is not a version.
+        if type(version) is not int or version != SCHEMA_VERSION:
+            raise UnsupportedSchema("unsupported or missing schema_version in the data")
+        try:
+            published = _Published.model_validate(payload)
+            # The same models as the HTTP flow; canonical data gives itself back.
+            event_type, data = validate_canonical(published.type, published.data)
+            event = CanonicalEvent.create(
+                event_type, data, server=published.server, received_at=published.received_at
+            )
+        except ValidationError as invalid:
+            raise UnreadableMessage(f"message fails its model: {problems(invalid)}") from None
+        except ValueError:
+            raise UnreadableMessage("message data holds NaN or Infinity") from None
+        if message.attributes.get("dedupe_key") not in (None, event.dedupe_key):
+            # The models changed the data since it was published (a newer release): the key
+            # of the data handlers see is the one the contract defines.
+            logs.warning(
+                "dedupe_key differs from the published attribute",
+                type=event.type,
+                dedupe_key=event.dedupe_key,
+                message_id=message.message_id,
+            )
+        return event
+
+
+def unwrap(cloud_event_data: Any) -> PubsubMessage:
+    """The Pub/Sub message in a CloudEvent's data.
+
+    Eventarc delivers `{"message": {"data", "attributes", "messageId", ...},
+    "subscription"}`; for a push subscription's body (no `ce-` headers) functions-framework
+    builds `{"message": {"@type", "data", "attributes", "messageId", "publishTime"}}`
+    (`functions_framework/event_conversion.py`). Both hold the message under `message`.
+    """
+    if isinstance(cloud_event_data, bytes | str):
+        try:
+            cloud_event_data = pydantic_core.from_json(cloud_event_data)
+        except ValueError:
+            raise UnreadableMessage("event data is not JSON") from None
+    message = cloud_event_data.get("message") if isinstance(cloud_event_data, dict) else None
+    if not isinstance(message, dict):
+        raise UnreadableMessage("event data holds no Pub/Sub message")
+    attributes = message.get("attributes") or {}
+    if not isinstance(attributes, dict) or not all(
+        isinstance(value, str) for value in attributes.values()
+    ):
+        raise UnreadableMessage("message attributes are not strings")
+    encoded = message.get("data")
+    if not isinstance(encoded, str):
+        raise UnreadableMessage("message has no data")
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise UnreadableMessage("message data is not base64") from None
+    message_id = message.get("messageId")
+    return PubsubMessage(
+        data=data,
+        attributes=attributes,
+        message_id=message_id if isinstance(message_id, str) else None,
+    )
