@@ -1,0 +1,193 @@
+"""The event models as a package: one model per canonical type, documented in the schema, one
+answer whichever validation path a body takes, errors without inputs (contract "Event types
+and normalisation"; style habits 4 to 7 and 11)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import typing
+from collections.abc import Callable
+from enum import IntEnum
+from typing import Any
+
+import flask
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from sonoran_receiver.events import (
+    _ANY,
+    MODELS,
+    Event,
+    UnknownEvent,
+    devices,
+    is_known,
+    misc,
+    objects,
+    parse_event,
+    problems,
+    validate_canonical,
+)
+from sonoran_receiver.events.types import CANONICAL_TYPES, UNKNOWN
+from tests.support.app import EVENT_PATH, TEST_KEY
+from tests.support.fixtures import load_fixtures
+
+FIXTURES = load_fixtures()
+
+
+def exact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def envelope(event_type: str, data: Any) -> bytes:
+    return json.dumps({"key": TEST_KEY, "type": event_type, "data": data}).encode()
+
+
+def test_every_canonical_type_has_its_own_model_pinned_by_a_literal() -> None:
+    assert list(MODELS) == list(CANONICAL_TYPES)
+    for event_type, model in MODELS.items():
+        assert typing.get_args(model.model_fields["type"].annotation) == (event_type,)
+    assert len(set(MODELS.values())) == len(MODELS)
+
+
+@pytest.mark.parametrize("model", [*MODELS.values(), UnknownEvent], ids=lambda m: m.__name__)
+def test_every_model_says_in_one_docstring_line_what_triggers_it(model: type[Event]) -> None:
+    lines = inspect.cleandoc(model.__doc__ or "").splitlines()
+    assert len(lines) == 1
+    assert lines[0].endswith(".")
+    assert model.family
+
+
+def described(schema: dict[str, Any]) -> list[str]:
+    """The properties of every object in a JSON schema that lack a description."""
+    objects = [schema, *schema.get("$defs", {}).values()]
+    return [
+        f"{definition.get('title')}.{name}"
+        for definition in objects
+        for name, field in definition.get("properties", {}).items()
+        if not field.get("description") and name != "type"
+    ]
+
+
+@pytest.mark.parametrize("model", MODELS.values(), ids=lambda m: m.__name__)
+def test_every_payload_field_carries_a_description(model: type) -> None:
+    data = model.model_fields["data"].annotation  # type: ignore[attr-defined]
+    assert described(TypeAdapter(data).json_schema(mode="serialization")) == []
+
+
+@pytest.mark.parametrize(
+    ("enumeration", "values"),
+    [
+        (objects.UnitPage, objects.UnitPageValue),
+        (objects.CallStatus, objects.CallStatusValue),
+        (objects.CallOrigin, objects.CallOriginValue),
+        (objects.CallPriority, objects.CallPriorityValue),
+        (objects.RecordType, objects.RecordTypeValue),
+        (devices.ToneTargetType, devices.ToneTargetTypeValue),
+        (misc.DispatchType, misc.DispatchTypeValue),
+    ],
+    ids=lambda value: getattr(value, "__name__", ""),
+)
+def test_fixed_enumerations_and_the_literals_validating_them_hold_the_same_values(
+    enumeration: type[IntEnum], values: Any
+) -> None:
+    assert typing.get_args(values) == tuple(member.value for member in enumeration)
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda fixture: fixture.name)
+def test_fast_and_general_paths_give_the_same_event(fixture: Any) -> None:
+    fast = parse_event(fixture.body())
+    general = _ANY.validate_json(fixture.body())
+    assert (fast.type, exact(fast.canonical_data())) == (
+        general.type,
+        exact(general.canonical_data()),
+    )
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda fixture: fixture.name)
+def test_the_worker_check_gives_a_published_event_back_unchanged(fixture: Any) -> None:
+    checked = validate_canonical(fixture.expected_type, fixture.expected_data)
+    assert checked[0] == fixture.expected_type
+    assert exact(checked[1]) == exact(fixture.expected_data)
+
+
+def test_the_worker_check_refuses_data_its_model_refuses_without_the_value() -> None:
+    with pytest.raises(ValidationError) as refused:
+        validate_canonical("EVENT_911", {"call": {"callId": "nine-one-one-x7"}})
+    assert problems(refused.value) == [
+        {
+            "loc": "data.call.callId",
+            "msg": "Input should be a valid integer, unable to parse string as an integer",
+        }
+    ]
+    assert "nine-one-one-x7" not in str(refused.value)
+
+
+def test_problem_paths_name_fields_not_union_tags_or_validators() -> None:
+    with pytest.raises(ValidationError) as refused:
+        parse_event(
+            envelope(
+                " event_tone ",
+                [{"playTonesTo": [{"type": 1, "value": [4021]}], "url": {"u": 1}}],
+            )
+        )
+    assert problems(refused.value) == [
+        {"loc": "data.url", "msg": "Input should be a valid string"},
+        {"loc": "data.playTonesTo.0.value", "msg": "Input should be a valid integer"},
+        {"loc": "data.playTonesTo.0.value", "msg": "Input should be a valid string"},
+    ]
+
+
+def test_a_distinctive_bad_value_is_never_echoed_in_the_422_nor_in_the_logs(
+    client: flask.testing.FlaskClient, capfd: pytest.CaptureFixture[str]
+) -> None:
+    distinctive = "Zq9-distinctive-callsign-4471"
+    response = client.post(
+        EVENT_PATH,
+        data=envelope("EVENT_UNIT_PANIC", {"identIds": [distinctive], "isPanic": distinctive}),
+    )
+    assert response.status_code == 422
+    assert response.get_json()["problems"] == [
+        {
+            "loc": "data.identIds.0",
+            "msg": "Input should be a valid integer, unable to parse string as an integer",
+        },
+        {
+            "loc": "data.isPanic",
+            "msg": "Input should be a valid boolean, unable to interpret input",
+        },
+    ]
+    output = capfd.readouterr()
+    assert distinctive not in response.get_data(as_text=True) + output.out + output.err
+
+
+def test_unknown_type_is_accepted_with_its_data_whole(
+    make_app: Callable[..., flask.Flask], tmp_path: Any
+) -> None:
+    sink = tmp_path / "sink.jsonl"
+    data = [{"nested": {"deep": [1, 2.5, None, "x"]}}, "second"]
+    response = (
+        make_app(LOCAL_SINK_FILE=str(sink))
+        .test_client()
+        .post(EVENT_PATH, data=envelope("event_made_up_2027", data))
+    )
+    assert response.status_code == 200
+    assert response.get_json()["type"] == "EVENT_MADE_UP_2027"
+    published = json.loads(sink.read_text(encoding="utf-8"))["data"]
+    assert (published["type"], exact(published["data"])) == ("EVENT_MADE_UP_2027", exact(data))
+    assert not is_known(published["type"])
+
+
+def test_unknown_type_is_422_under_strict_types(make_app: Callable[..., flask.Flask]) -> None:
+    client = make_app(SONORAN_STRICT_TYPES="true").test_client()
+    response = client.post(EVENT_PATH, data=envelope("EVENT_MADE_UP_2027", {"a": 1}))
+    assert response.status_code == 422
+    assert response.get_json()["problems"] == [{"loc": "type", "msg": "unknown event type"}]
+    [call] = [fixture for fixture in FIXTURES if fixture.name == "event_911"]
+    assert client.post(EVENT_PATH, data=call.body(TEST_KEY)).status_code == 200
+
+
+def test_unknown_event_data_absent_is_null() -> None:
+    event = parse_event(json.dumps({"key": TEST_KEY, "type": "EVENT_X"}).encode())
+    assert (event.type, event.canonical_data()) == ("EVENT_X", None)
+    assert UNKNOWN not in MODELS
