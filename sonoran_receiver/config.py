@@ -128,6 +128,9 @@ class Settings(BaseModel):
 
 def _routes(text: str) -> TypeTable:
     table = parse_type_table(text, allowed_values=ROUTE_ACTIONS, item="action")
+    if not table.entries:
+        # A value of only commas and spaces would drop every event without a word.
+        raise ValueError("no TYPE=ACTIONS entry")
     for event_type, actions in table.entries.items():
         if "drop" in actions and len(actions) > 1:
             raise ValueError(f"drop cannot be combined with other actions for {event_type}")

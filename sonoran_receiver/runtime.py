@@ -11,12 +11,14 @@ from sonoran_receiver.errors import ConfigError
 from sonoran_receiver.keys import KeyRing
 from sonoran_receiver.receiver import Receiver
 from sonoran_receiver.sink import EventSink, LocalSink
+from sonoran_receiver.worker import Worker
 
 
 @dataclass(frozen=True)
 class Runtime:
     settings: Settings
     receiver: Receiver
+    worker: Worker
 
 
 def start(environ: Mapping[str, str]) -> Runtime:
@@ -35,8 +37,17 @@ def start(environ: Mapping[str, str]) -> Runtime:
         raise SystemExit(f"configuration error: {invalid}") from None
     keys = KeyRing(settings.api_keys, settings.api_keys_file)
     receiver = Receiver(settings, keys, build_sink(settings), handlers)
-    return Runtime(settings=settings, receiver=receiver)
+    return Runtime(settings=settings, receiver=receiver, worker=Worker(handlers))
 
 
 def build_sink(settings: Settings) -> EventSink:
-    return LocalSink(settings.local_sink_file)
+    """Pub/Sub when a topic is set, the local sink otherwise."""
+    if settings.topic_path is None:
+        return LocalSink(settings.local_sink_file)
+    # Imported only here: the Pub/Sub client costs about 0.6 s of every cold start
+    # (anchors C), which a local run with no topic need not pay.
+    from sonoran_receiver.pubsub_sink import PubSubSink  # noqa: PLC0415
+
+    return PubSubSink(
+        settings.topic_path, settings.publish_timeout_s, settings.pubsub_emulator_host
+    )

@@ -9,6 +9,7 @@ import flask
 import pytest
 
 from tests.support.app import build_app, event_env
+from tests.support.emulator import PROJECT, PubSubEmulator, TestTopic, require_emulator
 from tests.support.server import RunningServer, start_server
 
 
@@ -53,3 +54,29 @@ def start_receiver(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
     yield factory
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PubSubEmulator]:
+    """The real Pub/Sub emulator, one per session; shared, so never stop or pause it."""
+    require_emulator()
+    emulator = PubSubEmulator(PROJECT, tmp_path_factory.mktemp("pubsub") / "emulator.log")
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def pubsub_topic(pubsub_emulator: PubSubEmulator) -> TestTopic:
+    """A topic and pull subscription of this test's own on the session emulator."""
+    return pubsub_emulator.new_topic()
+
+
+@pytest.fixture
+def private_emulator(tmp_path: Path) -> Iterator[PubSubEmulator]:
+    """An emulator of this test's own, free to stop, restart and pause (fault tests)."""
+    require_emulator()
+    emulator = PubSubEmulator(PROJECT, tmp_path / "private-emulator.log")
+    emulator.start()
+    yield emulator
+    emulator.stop()
