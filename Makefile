@@ -20,13 +20,20 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 # The receiver on http://127.0.0.1:$(PORT)/sonorancad/event with the dev key of .env.example
-# (a .env beside it overrides) and, with no PUBSUB_TOPIC, the local sink.
+# and, with no PUBSUB_TOPIC, the local sink. Precedence: your shell's variables, then a .env
+# beside this file, then .env.example.
 run: $(VENV)/.runtime
-	set -a && source ./.env.example && if [ -f .env ]; then source ./.env; fi && set +a && \
+	for file in .env .env.example; do \
+	  [ -f "$$file" ] || continue; \
+	  while IFS= read -r line; do \
+	    case "$$line" in ''|'#'*) continue ;; esac; \
+	    name="$${line%%=*}"; [ -n "$${!name+set}" ] || export "$$line"; \
+	  done < "$$file"; \
+	done && \
 	exec $(BIN)/functions-framework --target sonorancad_event --port $(PORT)
 
 test: $(VENV)/.dev
-	$(MAKE) lint types pytest
+	$(MAKE) lint types pytest deploy-check
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -37,3 +44,45 @@ types: $(VENV)/.dev
 
 pytest: $(VENV)/.dev
 	$(BIN)/pytest
+
+# --- event schemas (issue 3) ----------------------------------------------------------------
+# The JSON Schema of every canonical event in schemas/ and the README's event-type table,
+# both from the models; tests/test_schemas.py fails when either is stale.
+.PHONY: schema
+
+schema: $(VENV)/.runtime
+	$(BIN)/python -m sonoran_receiver.events.export
+
+# --- deploy (issue 6) -------------------------------------------------------------------
+# Checks of deploy/: Terraform formatting; checkov with zero failed checks (each skip gives
+# its reason inline); the gcloud script's syntax and a full --dry-run. checkov has its own
+# venv because its pins (packaging<24) conflict with pytest's.
+CHECKOV_VENV ?= .venv-checkov
+
+.PHONY: deploy-check send
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+deploy-check: $(CHECKOV_VENV)/.installed
+	@command -v terraform >/dev/null || { echo "deploy-check: terraform not found (https://developer.hashicorp.com/terraform/install)" >&2; exit 1; }
+	terraform fmt -check -recursive deploy/
+	$(CHECKOV_VENV)/bin/checkov --directory deploy/terraform --framework terraform --skip-download --compact --quiet
+	bash -n deploy/gcloud.sh
+	bash deploy/gcloud.sh --dry-run --project deploy-check-project >/dev/null
+
+# Post a sample event to a receiver: make send TYPE=EVENT_911 URL=https://... [SERVER=1].
+# The key comes from SONORAN_API_KEY, so it stays out of your shell history.
+send:
+	$(PYTHON) -m sonoran_receiver.send --url "$(URL)" $(if $(SERVER),--server "$(SERVER)") "$(TYPE)"
+
+# --- OpenAPI and proofs (issue 7) -------------------------------------------------------------
+# openapi/openapi.json from the event models and the contract; tests/test_openapi.py fails
+# when it is stale. The reliability tests run in `make test`; `-m reliability` selects them.
+.PHONY: openapi
+
+openapi: $(VENV)/.runtime
+	$(BIN)/python -m sonoran_receiver.openapi

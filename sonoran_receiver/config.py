@@ -29,6 +29,9 @@ DEFAULT_HANDLERS = "*=log"
 
 # The platform refuses requests over 32 MiB anyway (anchors B2).
 PLATFORM_MAX_BODY_BYTES = 32 * 1024 * 1024
+# Pub/Sub refuses a publish over 10 MB (anchors B3): a larger body accepted for publishing
+# would be answered 503 forever. 9 MiB leaves room for the message envelope and attributes.
+PUBSUB_MAX_BODY_BYTES = 9 * 1024 * 1024
 
 _TOPIC_ID = r"[A-Za-z][A-Za-z0-9._~+%-]{2,254}"
 _TOPIC_ID_RE = re.compile(_TOPIC_ID)
@@ -152,6 +155,11 @@ def load_settings(environ: Mapping[str, str], target: str) -> Settings:
     bare_topic = settings.pubsub_topic and not settings.pubsub_topic.startswith("projects/")
     if bare_topic and not settings.google_cloud_project:
         raise ConfigError("GOOGLE_CLOUD_PROJECT", "needed when PUBSUB_TOPIC is a bare topic id")
+    if settings.pubsub_topic and settings.max_body_bytes > PUBSUB_MAX_BODY_BYTES:
+        raise ConfigError(
+            "SONORAN_MAX_BODY_BYTES",
+            f"at most {PUBSUB_MAX_BODY_BYTES} with PUBSUB_TOPIC (Pub/Sub's message limit)",
+        )
     if target != WORKER_TARGET:
         _check_http_settings(settings)
     return settings

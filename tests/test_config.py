@@ -130,3 +130,14 @@ def test_refused_start_prints_one_line_and_no_traceback(tmp_path: Path) -> None:
         "unable to parse string as an integer"
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_body_limit_above_what_pubsub_takes_refuses_the_start() -> None:
+    line = refusal(
+        {
+            "SONORAN_API_KEYS": TEST_KEY,
+            "PUBSUB_TOPIC": "projects/my-proj/topics/cad-events",
+            "SONORAN_MAX_BODY_BYTES": str(20 * 1024 * 1024),
+        }
+    )
+    assert line.startswith("configuration error: SONORAN_MAX_BODY_BYTES:")
