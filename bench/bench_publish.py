@@ -7,7 +7,7 @@ Each request goes through the real flow (`Receiver.receive`: body read, key chec
 validation, dedupe key, publish awaited) with a `PubSubSink` built with one batch setting:
 
 - `library default`: `BatchSettings()`: up to 100 messages or 10 ms (`max_latency`);
-- `max_latency=0` (ours, `pubsub_sink.NO_WAIT_BATCHES`): committed by the timer thread at
+- `max_latency=0` (ours, `PubSubSink` without batch settings): committed by the timer thread at
   once, with whatever other threads published meanwhile;
 - `max_messages=1`: one RPC per message, committed by the request's own thread.
 
@@ -39,7 +39,7 @@ from google.cloud.pubsub_v1.types import BatchSettings
 from handlers import build_plan
 from sonoran_receiver.config import EVENT_TARGET, load_settings
 from sonoran_receiver.keys import KeyRing
-from sonoran_receiver.pubsub_sink import NO_WAIT_BATCHES, PubSubSink
+from sonoran_receiver.pubsub_sink import PubSubSink
 from sonoran_receiver.receiver import HttpRequest, Receiver
 from tests.support.bodies import EVENT_911_DATA
 from tests.support.emulator import PubSubEmulator, TestTopic, emulator_problem
@@ -47,7 +47,7 @@ from tests.support.emulator import PubSubEmulator, TestTopic, emulator_problem
 KEY = "bench-key-7d41c2aa"
 SETTINGS = {
     "library default": BatchSettings(),
-    "max_latency=0 (ours)": NO_WAIT_BATCHES,
+    "max_latency=0 (ours)": BatchSettings(max_latency=0.0),
     "max_messages=1": BatchSettings(max_messages=1),
 }
 THREADS = (1, 16)

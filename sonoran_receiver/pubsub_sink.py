@@ -29,40 +29,21 @@ emulator under the same process to prove it.
 from __future__ import annotations
 
 import threading
-
-import grpc
-from google.api_core import exceptions as api_exceptions
-from google.api_core import retry as api_retry
-from google.cloud import pubsub_v1
-from google.cloud.pubsub_v1.types import (
-    BatchSettings,
-    LimitExceededBehavior,
-    PublisherOptions,
-    PublishFlowControl,
-)
-from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+from typing import TYPE_CHECKING
 
 from sonoran_receiver import logs
 from sonoran_receiver.errors import PublishFailed
 from sonoran_receiver.message import CanonicalEvent
 
-NO_WAIT_BATCHES = BatchSettings(max_latency=0.0)
+if TYPE_CHECKING:
+    from google.api_core.retry import Retry
+    from google.cloud.pubsub_v1 import PublisherClient
+    from google.cloud.pubsub_v1.types import BatchSettings
 
 # Far above what the request threads of one instance can have in flight (each waits for
 # its own message), low enough to bound memory when Pub/Sub stops answering.
 _PENDING_MESSAGES = 1000
 _PENDING_BYTES = 64 * 1024 * 1024
-
-# The codes the library itself retries a publish on (google/pubsub_v1 publisher transport).
-_RETRYABLE = api_retry.if_exception_type(
-    api_exceptions.Aborted,
-    api_exceptions.Cancelled,
-    api_exceptions.DeadlineExceeded,
-    api_exceptions.InternalServerError,
-    api_exceptions.ResourceExhausted,
-    api_exceptions.ServiceUnavailable,
-    api_exceptions.Unknown,
-)
 
 
 class PubSubSink:
@@ -73,26 +54,24 @@ class PubSubSink:
         topic_path: str,
         timeout_s: float,
         emulator_host: str | None = None,
-        batch_settings: BatchSettings = NO_WAIT_BATCHES,
+        batch_settings: BatchSettings | None = None,
     ) -> None:
+        """`batch_settings=None` is `max_latency=0`, the setting chosen above."""
         self._topic_path = topic_path
         self._timeout_s = timeout_s
         self._emulator_host = emulator_host
         self._batch_settings = batch_settings
-        # Short first waits so a blip costs milliseconds; the deadline is ours, not 600 s.
-        self._retry = api_retry.Retry(
-            initial=0.05, maximum=1.0, multiplier=2.0, predicate=_RETRYABLE, timeout=timeout_s
-        )
         self._lock = threading.Lock()
-        self._client: pubsub_v1.PublisherClient | None = None
+        self._client: tuple[PublisherClient, Retry] | None = None
 
     def publish(self, event: CanonicalEvent) -> None:
         """Return once Pub/Sub confirmed the message; raise PublishFailed otherwise."""
         try:
-            future = self._publisher().publish(
+            client, retry = self._publisher()
+            future = client.publish(
                 self._topic_path,
                 event.message_bytes(),
-                retry=self._retry,
+                retry=retry,
                 timeout=self._timeout_s,
                 **event.attributes(),
             )
@@ -110,7 +89,7 @@ class PubSubSink:
             )
             raise PublishFailed(f"pubsub: {type(failure).__name__}") from failure
 
-    def _publisher(self) -> pubsub_v1.PublisherClient:
+    def _publisher(self) -> tuple[PublisherClient, Retry]:
         client = self._client
         if client is None:
             with self._lock:
@@ -119,7 +98,40 @@ class PubSubSink:
                 client = self._client
         return client
 
-    def _new_client(self) -> pubsub_v1.PublisherClient:
+    def _new_client(self) -> tuple[PublisherClient, Retry]:
+        # The client library is imported here, on first use in the serving process, not at
+        # start: gunicorn's arbiter then never holds its ~25 MiB, and nothing gRPC crosses a fork.
+        import grpc  # noqa: PLC0415
+        from google.api_core import exceptions as api_exceptions  # noqa: PLC0415
+        from google.api_core import retry as api_retry  # noqa: PLC0415
+        from google.cloud import pubsub_v1  # noqa: PLC0415
+        from google.cloud.pubsub_v1.types import (  # noqa: PLC0415
+            BatchSettings,
+            LimitExceededBehavior,
+            PublisherOptions,
+            PublishFlowControl,
+        )
+        from google.pubsub_v1.services.publisher.transports import (  # noqa: PLC0415
+            PublisherGrpcTransport,
+        )
+
+        # Short first waits so a blip costs milliseconds; the deadline is ours, not 600 s.
+        # The codes are those the library itself retries a publish on.
+        retry = api_retry.Retry(
+            initial=0.05,
+            maximum=1.0,
+            multiplier=2.0,
+            timeout=self._timeout_s,
+            predicate=api_retry.if_exception_type(
+                api_exceptions.Aborted,
+                api_exceptions.Cancelled,
+                api_exceptions.DeadlineExceeded,
+                api_exceptions.InternalServerError,
+                api_exceptions.ResourceExhausted,
+                api_exceptions.ServiceUnavailable,
+                api_exceptions.Unknown,
+            ),
+        )
         options = PublisherOptions(
             flow_control=PublishFlowControl(
                 message_limit=_PENDING_MESSAGES,
@@ -127,14 +139,15 @@ class PubSubSink:
                 limit_exceeded_behavior=LimitExceededBehavior.ERROR,
             ),
         )
+        batches = self._batch_settings or BatchSettings(max_latency=0.0)
         if self._emulator_host is None:
-            return pubsub_v1.PublisherClient(
-                batch_settings=self._batch_settings, publisher_options=options
-            )
+            client = pubsub_v1.PublisherClient(batch_settings=batches, publisher_options=options)
+            return client, retry
         # What the client does when it finds PUBSUB_EMULATOR_HOST in the environment (a
         # plain-text channel, no credentials), from the value read at start: the variable
         # may have changed since, and settings are read once.
         transport = PublisherGrpcTransport(channel=grpc.insecure_channel(self._emulator_host))
-        return pubsub_v1.PublisherClient(
-            batch_settings=self._batch_settings, publisher_options=options, transport=transport
+        client = pubsub_v1.PublisherClient(
+            batch_settings=batches, publisher_options=options, transport=transport
         )
+        return client, retry
