@@ -33,7 +33,7 @@ run: $(VENV)/.runtime
 	exec $(BIN)/functions-framework --target sonorancad_event --port $(PORT)
 
 test: $(VENV)/.dev
-	$(MAKE) lint types pytest deploy-check
+	$(MAKE) lint types deploy-check pytest
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -47,7 +47,8 @@ from importlib import metadata
 from pathlib import Path
 
 from tests.support.bodies import EVENT_911_DATA
-from tests.support.emulator import PubSubEmulator, TestTopic, emulator_problem, free_port
+from tests.support.emulator import PubSubEmulator, TestTopic, emulator_problem
+from tests.support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS_FRAMEWORK = Path(sys.executable).with_name("functions-framework")

@@ -21,20 +21,11 @@ from handlers.discord import (
 from handlers.registry import build_plan
 from sonoran_receiver.config import WORKER_TARGET, Settings, load_settings
 from sonoran_receiver.message import CanonicalEvent
+from tests.support.bodies import EVENT_911_DATA
 from tests.support.stand_in import WEBHOOK_PATH, Answer, StandIn
 
 # Canonical shapes (contract "Event types and normalisation"; catalogue 3.4, 3.8, 3.15).
-CALL_911: dict[str, Any] = {
-    "call": {
-        "callId": 318,
-        "isEmergency": True,
-        "caller": "Sam Poe",
-        "location": "Paleto Blvd / Pyrite Ave",
-        "description": "Vehicle fire, driver still inside",
-        "metaData": {"x": "-412.5", "y": "6170.2", "postal": "1016"},
-    },
-    "apiIds": ["license:9f8e7d6c"],
-}
+CALL_911: dict[str, Any] = EVENT_911_DATA
 DISPATCH_NEW: dict[str, Any] = {
     "eventOriginIdent": 12,
     "dispatch": {

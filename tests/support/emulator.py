@@ -50,6 +50,8 @@ from google.cloud import pubsub_v1
 from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 
+from tests.support.server import free_port
+
 PROJECT = "sonoran-test"
 _READY_TIMEOUT_S = 90.0
 _STOP_TIMEOUT_S = 15.0
@@ -81,13 +83,6 @@ def require_emulator() -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"Pub/Sub emulator needed under CI=true: {problem}", pytrace=False)
     pytest.skip(f"Pub/Sub emulator unavailable: {problem}")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
