@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from sonoran_receiver import logs
 from sonoran_receiver.config import Settings
 from sonoran_receiver.errors import ConfigError
-from sonoran_receiver.events.types import CANONICAL_TYPES, UNKNOWN, canonical_type, is_known
+from sonoran_receiver.events.types import CANONICAL_TYPES, UNKNOWN, canonical_type
 from sonoran_receiver.message import CanonicalEvent
-from sonoran_receiver.type_table import WILDCARD, TypeTable
+from sonoran_receiver.type_table import WILDCARD, TypeTable, table_type
 
 HandlerFunc = Callable[[CanonicalEvent, Settings], None]
 
@@ -79,11 +79,12 @@ class HandlerPlan:
     settings: Settings
 
     def for_type(self, event_type: str) -> tuple[Handler, ...]:
-        table_type = event_type if is_known(event_type) else UNKNOWN
-        names = self.table.lookup(table_type)
+        key = table_type(event_type)
         # A `*` entry may name handlers limited to some types: they skip the others.
         return tuple(
-            self.handlers[name] for name in names if self.handlers[name].handles(table_type)
+            self.handlers[name]
+            for name in self.table.lookup(event_type)
+            if self.handlers[name].handles(key)
         )
 
     def run(self, event: CanonicalEvent) -> list[str]:
@@ -112,12 +113,9 @@ class HandlerPlan:
 def build_plan(settings: Settings) -> HandlerPlan:
     """Resolve `SONORAN_HANDLERS`; raise ConfigError for a handler that cannot run as asked."""
     selected: dict[str, Handler] = {}
-    for table_type, names in settings.handlers.entries.items():
-        if len(set(names)) != len(names):
-            # Run twice per event, a Discord message would be posted twice.
-            raise ConfigError(_HANDLERS_VARIABLE, f"a handler is repeated for {table_type}")
+    for entry_type, names in settings.handlers.entries.items():
         for name in names:
-            handler = _resolve(name, table_type)
+            handler = _resolve(name, entry_type)
             for variable in handler.requires:
                 if getattr(settings, _SETTING_NAMES[variable]) is None:
                     raise ConfigError(variable, f"needed by the {name!r} handler")

@@ -137,8 +137,6 @@ def _routes(text: str) -> TypeTable:
     for event_type, actions in table.entries.items():
         if "drop" in actions and len(actions) > 1:
             raise ValueError(f"drop cannot be combined with other actions for {event_type}")
-        if len(set(actions)) != len(actions):
-            raise ValueError(f"an action is repeated for {event_type}")
     return table
 
 

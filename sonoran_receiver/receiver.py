@@ -27,7 +27,6 @@ from sonoran_receiver.errors import (
     Unauthorized,
 )
 from sonoran_receiver.events import ReceivedEvent, is_known, parse_event, problems
-from sonoran_receiver.events.types import UNKNOWN
 from sonoran_receiver.keys import KeyRing
 from sonoran_receiver.message import CanonicalEvent
 from sonoran_receiver.sink import EventSink
@@ -165,7 +164,7 @@ class Receiver:
 
     def _route(self, event: CanonicalEvent) -> list[str]:
         """Step 8: the route actions for the type, publish first so a 2xx means durable."""
-        actions = self._settings.routes.lookup(event.type if is_known(event.type) else UNKNOWN)
+        actions = self._settings.routes.lookup(event.type)
         if "drop" in actions or not actions:
             logs.debug("event dropped by route", type=event.type, dedupe_key=event.dedupe_key)
             return ["drop"]

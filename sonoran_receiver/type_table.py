@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from sonoran_receiver.events.types import CANONICAL_TYPES, UNKNOWN, canonical_type
+from sonoran_receiver.events.types import CANONICAL_TYPES, UNKNOWN, canonical_type, is_known
 
 WILDCARD = "*"
 
@@ -17,10 +17,16 @@ class TypeTable:
     entries: Mapping[str, tuple[str, ...]]
 
     def lookup(self, event_type: str) -> tuple[str, ...]:
-        """The values for a canonical type, `UNKNOWN` for types we have no model for."""
-        if event_type in self.entries:
-            return self.entries[event_type]
+        """The values for an event's canonical type (types with no model use `UNKNOWN`)."""
+        key = table_type(event_type)
+        if key in self.entries:
+            return self.entries[key]
         return self.entries.get(WILDCARD, ())
+
+
+def table_type(event_type: str) -> str:
+    """The entry an event's type is looked up under: its own, or `UNKNOWN` with no model."""
+    return event_type if is_known(event_type) else UNKNOWN
 
 
 def parse_type_table(
@@ -43,6 +49,9 @@ def parse_type_table(
         values = tuple(value.strip().lower() for value in raw_values.split("+"))
         if not all(values):
             raise ValueError(f"entry for {event_type} has an empty {item}")
+        if len(set(values)) != len(values):
+            # Twice in one entry: a route would publish twice, a handler post twice.
+            raise ValueError(f"the same {item} is listed twice for {event_type}")
         if allowed_values is not None:
             for value in values:
                 if value not in allowed_values:
