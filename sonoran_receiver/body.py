@@ -13,7 +13,7 @@ from typing import Protocol
 from sonoran_receiver.errors import BadRequest, PayloadTooLarge
 
 _CHUNK_BYTES = 64 * 1024
-_SERVER_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+SERVER_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class Readable(Protocol):
@@ -42,6 +42,6 @@ def server_from_query(query: Mapping[str, Sequence[str]]) -> str | None:
     values = query.get("server")
     if not values:
         return None
-    if len(values) != 1 or not _SERVER_RE.fullmatch(values[0]):
+    if len(values) != 1 or not SERVER_RE.fullmatch(values[0]):
         raise BadRequest("server must be 1 to 64 letters, digits, '_', '.' or '-'")
     return values[0]

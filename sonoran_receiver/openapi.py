@@ -23,7 +23,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 # The one pattern the flow checks `?server=` with (body.py), so the two cannot drift apart.
-from sonoran_receiver.body import _SERVER_RE
+from sonoran_receiver.body import SERVER_RE
 from sonoran_receiver.config import Settings
 from sonoran_receiver.errors import (
     BadRequest,
@@ -237,7 +237,7 @@ def document() -> dict[str, Any]:
                     "required": False,
                     "description": "The game server that forwarded the event (FiveM "
                     "`pushEventForwardUrl`); copied into the message",
-                    "schema": {"type": "string", "pattern": f"^{_SERVER_RE.pattern}$"},
+                    "schema": {"type": "string", "pattern": f"^{SERVER_RE.pattern}$"},
                 }
             ],
             "requestBody": {

@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+# The receiver's own rule for ?server= (body.py imports nothing but the standard library).
+from sonoran_receiver.body import SERVER_RE
 from sonoran_receiver.samples import event_types, sample_body
 
 EVENT_PATH: Final = "/sonorancad/event"
 KEY_ENV: Final = "SONORAN_API_KEY"
-# The receiver's rule for ?server= (contract, HTTP flow step 4).
-_SERVER_RE: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # An answer body is a short JSON object; anything longer is shown cut.
 _MAX_SHOWN_BODY: Final = 4000
 REDACTED: Final = "[key redacted]"
@@ -150,7 +150,7 @@ def delivery_from(args: argparse.Namespace) -> Delivery:
     key = (args.key if args.key is not None else os.environ.get(KEY_ENV, "")).strip()
     if not key:
         raise UsageError(f"no API key: set {KEY_ENV} (or pass --key)")
-    if args.server is not None and not _SERVER_RE.fullmatch(args.server):
+    if args.server is not None and not SERVER_RE.fullmatch(args.server):
         raise UsageError("--server must be 1 to 64 letters, digits, '_', '.' or '-'")
     try:
         url = event_url(args.url, args.server)
