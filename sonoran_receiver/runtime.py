@@ -9,6 +9,7 @@ from handlers import build_plan
 from sonoran_receiver.config import EVENT_TARGET, Settings, load_settings
 from sonoran_receiver.errors import ConfigError
 from sonoran_receiver.keys import KeyRing
+from sonoran_receiver.pubsub_sink import PubSubSink
 from sonoran_receiver.receiver import Receiver
 from sonoran_receiver.sink import EventSink, LocalSink
 from sonoran_receiver.worker import Worker
@@ -44,10 +45,6 @@ def build_sink(settings: Settings) -> EventSink:
     """Pub/Sub when a topic is set, the local sink otherwise."""
     if settings.topic_path is None:
         return LocalSink(settings.local_sink_file)
-    # Imported only here: the Pub/Sub client costs about 0.6 s of every cold start
-    # (anchors C), which a local run with no topic need not pay.
-    from sonoran_receiver.pubsub_sink import PubSubSink  # noqa: PLC0415
-
     return PubSubSink(
         settings.topic_path, settings.publish_timeout_s, settings.pubsub_emulator_host
     )

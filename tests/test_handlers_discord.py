@@ -21,29 +21,13 @@ from handlers.discord import (
 from handlers.registry import build_plan
 from sonoran_receiver.config import WORKER_TARGET, Settings, load_settings
 from sonoran_receiver.message import CanonicalEvent
+from sonoran_receiver.samples import sample_body
 from tests.support.bodies import EVENT_911_DATA
 from tests.support.stand_in import WEBHOOK_PATH, Answer, StandIn
 
 # Canonical shapes (contract "Event types and normalisation"; catalogue 3.4, 3.8, 3.15).
 CALL_911: dict[str, Any] = EVENT_911_DATA
-DISPATCH_NEW: dict[str, Any] = {
-    "eventOriginIdent": 12,
-    "dispatch": {
-        "callId": 4021,
-        "origin": 0,
-        "status": 1,
-        "priority": 2,
-        "block": "300",
-        "address": "Alta St",
-        "postal": "7143",
-        "title": "Suspicious Vehicle",
-        "code": "10-37",
-        "description": "Grey coupe circling the lot, no plates",
-        "notes": [],
-        "idents": [57, 61],
-        "metaData": {"origin911": "318"},
-    },
-}
+DISPATCH_NEW: dict[str, Any] = sample_body("EVENT_DISPATCH_NEW")["data"]
 
 
 @pytest.fixture
