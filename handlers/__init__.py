@@ -4,7 +4,7 @@ Importing this package registers the built-in handlers (`log`, `discord`, `forwa
 add your own, write a plain function `(event: CanonicalEvent, settings: Settings) -> None`
 in a module here, decorate it with `@register("name")`, import the module below, and name
 it in `SONORAN_HANDLERS`. A handler may run twice for the same event (Pub/Sub redelivers):
-make it safe to repeat, or dedupe on `event.dedupe_key`.
+make it safe to repeat, or dedupe on `event.event_id`.
 """
 
 from handlers import discord, forward, log

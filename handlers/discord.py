@@ -63,7 +63,7 @@ def send_to_discord(event: CanonicalEvent, settings: Settings) -> None:
             "discord rate limited, retrying once",
             wait_s=wait_s,
             type=event.type,
-            dedupe_key=event.dedupe_key,
+            event_id=event.event_id,
         )
         time.sleep(wait_s)
         response = post(url, body, {}, handler="discord")

@@ -1,7 +1,7 @@
 """`forward`: POST each event to your own server, signed per the Standard Webhooks spec.
 
 The body is exactly the published message data (`CanonicalEvent.message_bytes()`, never the
-key). Headers: `webhook-id` (the `dedupe_key`, the same on every redelivery, so the receiver
+key). Headers: `webhook-id` (the `event_id`, the same on every redelivery, so the receiver
 can drop repeats), `webhook-timestamp` (unix seconds, when this attempt was sent) and
 `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed with the bytes
 of `FORWARD_SECRET` after `whsec_`. Any Standard Webhooks library verifies it.
@@ -28,7 +28,7 @@ def forward_event(event: CanonicalEvent, settings: Settings) -> None:
     if settings.forward_url is None or settings.forward_secret is None:
         raise DeliveryFailed("forward: FORWARD_URL and FORWARD_SECRET are needed")
     body = event.message_bytes()
-    headers = signature_headers(settings.forward_secret, event.dedupe_key, int(time.time()), body)
+    headers = signature_headers(settings.forward_secret, event.event_id, int(time.time()), body)
     require_success(post(settings.forward_url, body, headers, handler="forward"), handler="forward")
 
 

@@ -1,6 +1,6 @@
-"""`log`: one structured line per event: type, ids, dedupe key; never free text.
+"""`log`: one structured line per event: type, ids, event_id; never free text.
 
-Safe to run twice: a redelivered event logs a second line with the same `dedupe_key`.
+Safe to run twice: a redelivered event logs a second line with the same `event_id`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def log_event(event: CanonicalEvent, settings: Settings) -> None:
     logs.info(
         "sonorancad event",
         type=event.type,
-        dedupe_key=event.dedupe_key,
+        event_id=event.event_id,
         server=event.server,
         received_at=event.received_at,
         ids=event_ids(event.data),

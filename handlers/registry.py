@@ -104,7 +104,7 @@ class HandlerPlan:
                     "handler failed",
                     handler=handler.name,
                     type=event.type,
-                    dedupe_key=event.dedupe_key,
+                    event_id=event.event_id,
                     error=type(failure).__name__,
                 )
         return failed

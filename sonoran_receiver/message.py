@@ -1,9 +1,10 @@
-"""The canonical event as published: message data, attributes and the dedupe key."""
+"""The canonical event as published: message data, attributes, `event_id` and `content_key`."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,13 +13,20 @@ SCHEMA_VERSION = 1
 SOURCE = "sonorancad"
 
 
-def dedupe_key(event_type: str, data: Any) -> str:
-    """SHA-256 hex of the canonical JSON of `type` and `data`.
+def content_key(event_type: str, data: Any) -> str:
+    """SHA-256 hex of the canonical JSON of `type` and `data`: equal for equal content.
 
     Every serialisation choice is fixed (sorted keys, no spaces, UTF-8, no NaN) so the same
-    event gives the same key in every process and release; golden-value tests pin it.
+    content gives the same key in every process and release; golden-value tests pin it.
+    It is not an event id: two real panics by the same unit have the same content.
     """
     return hashlib.sha256(_canonical_json({"type": event_type, "data": data})).hexdigest()
+
+
+def new_event_id() -> str:
+    """A random UUID (RFC 9562 text form): one per accepted request, never derived from
+    the content, so two real events with equal data stay two events."""
+    return str(uuid.uuid4())
 
 
 def _canonical_json(value: Any) -> bytes:
@@ -41,26 +49,38 @@ class CanonicalEvent:
     data: Any
     received_at: str
     server: str | None
-    dedupe_key: str
+    event_id: str
+    content_key: str
     schema_version: int = SCHEMA_VERSION
 
     @classmethod
     def create(
-        cls, event_type: str, data: Any, *, server: str | None, received_at: str | None = None
+        cls,
+        event_type: str,
+        data: Any,
+        *,
+        server: str | None,
+        received_at: str | None = None,
+        event_id: str | None = None,
     ) -> CanonicalEvent:
-        """Raises ValueError when `data` holds NaN or Infinity, which JSON has no words for."""
+        """A new event (a fresh `event_id`), or a published one read again (its own id).
+
+        Raises ValueError when `data` holds NaN or Infinity, which JSON has no words for.
+        """
         return cls(
             type=event_type,
             data=data,
             received_at=received_at or utc_timestamp(),
             server=server,
-            dedupe_key=dedupe_key(event_type, data),
+            event_id=event_id or new_event_id(),
+            content_key=content_key(event_type, data),
         )
 
     def message_data(self) -> dict[str, Any]:
         return {
             "type": self.type,
             "data": self.data,
+            "event_id": self.event_id,
             "received_at": self.received_at,
             "server": self.server,
             "schema_version": self.schema_version,
@@ -70,7 +90,8 @@ class CanonicalEvent:
         attributes = {
             "event_type": self.type,
             "schema_version": str(self.schema_version),
-            "dedupe_key": self.dedupe_key,
+            "event_id": self.event_id,
+            "content_key": self.content_key,
             "received_at": self.received_at,
             "source": SOURCE,
         }

@@ -16,7 +16,7 @@ Client settings, each against a default that does not fit one event per request:
 - Retry and timeout per publish: the library retries a publish for up to 600 s by default
   with 60 s attempts, long after our answer. Here the retries stop, and the last attempt's
   deadline falls, at `PUBSUB_PUBLISH_TIMEOUT_S`: a publish we gave up on stops soon after
-  (it may still have landed: a duplicate when the sender retries, which `dedupe_key` is for).
+  (it may still have landed: a duplicate when the sender retries, which `content_key` is for).
 - Flow control: at most `_PENDING_MESSAGES` / `_PENDING_BYTES` unconfirmed messages; past
   that a publish fails at once (`503`) instead of queueing work nobody waits for.
 
@@ -83,7 +83,7 @@ class PubSubSink:
             logs.error(
                 "pubsub publish failed",
                 type=event.type,
-                dedupe_key=event.dedupe_key,
+                event_id=event.event_id,
                 error=type(failure).__name__,
                 timeout_s=self._timeout_s,
             )

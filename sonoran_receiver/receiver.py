@@ -61,7 +61,7 @@ class _Outcome:
     """What the request log line says; filled in as the flow goes."""
 
     type: str | None = None
-    dedupe_key: str | None = None
+    event_id: str | None = None
     server: str | None = None
     routes: list[str] = field(default_factory=list)
 
@@ -92,7 +92,7 @@ class Receiver:
             status=response.status,
             outcome=result,
             type=outcome.type,
-            dedupe_key=outcome.dedupe_key,
+            event_id=outcome.event_id,
             server=outcome.server,
             routes=outcome.routes or None,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
@@ -132,14 +132,14 @@ class Receiver:
         except ValueError:
             # pydantic's parser reads NaN and Infinity, which no JSON consumer can.
             raise BadRequest("body is not valid JSON") from None
-        outcome.dedupe_key = accepted.dedupe_key
+        outcome.event_id = accepted.event_id
         outcome.routes = self._route(accepted)
         return HttpResponse.json(
             200,
             {
                 "status": "ok",
                 "type": accepted.type,
-                "id": accepted.dedupe_key,
+                "id": accepted.event_id,
                 "routes": outcome.routes,
             },
         )
@@ -166,7 +166,7 @@ class Receiver:
         """Step 8: the route actions for the type, publish first so a 2xx means durable."""
         actions = self._settings.routes.lookup(event.type)
         if "drop" in actions or not actions:
-            logs.debug("event dropped by route", type=event.type, dedupe_key=event.dedupe_key)
+            logs.debug("event dropped by route", type=event.type, event_id=event.event_id)
             return ["drop"]
         if "publish" in actions:
             try:

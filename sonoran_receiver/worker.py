@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Strict, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Strict,
+    StringConstraints,
+    ValidationError,
+)
 
 from handlers.registry import HandlerPlan
 from sonoran_receiver import logs
+from sonoran_receiver.body import SERVER_RE
 from sonoran_receiver.events import problems, validate_canonical
 from sonoran_receiver.message import SCHEMA_VERSION, CanonicalEvent
 
@@ -45,15 +56,43 @@ class PubsubMessage:
     message_id: str | None
 
 
+def _uuid_text(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError("not a UUID") from None
+
+
+# RFC 3339 date-time: a date, `T`, a time with optional fraction, and `Z` or an offset.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value: str) -> str:
+    if not _RFC3339.fullmatch(value):
+        raise ValueError("not an RFC 3339 timestamp")
+    try:
+        datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("not an RFC 3339 timestamp") from None
+    return value
+
+
 class _Published(BaseModel):
-    """The message data object the receiver publishes (contract "The published message")."""
+    """The message data object the receiver publishes (contract "The published message").
+
+    Anyone who can publish to the topic can write these fields, so each is checked as the
+    receiver would have made it: `event_id` a UUID, `received_at` RFC 3339, `server` the
+    `?server=` rule. A handler that posts `server` into Discord gets only what the HTTP flow
+    would have accepted.
+    """
 
     model_config = ConfigDict(extra="ignore", hide_input_in_errors=True, frozen=True)
 
     type: Annotated[str, Strict()]
     data: Any = None
-    received_at: Annotated[str, Strict()]
-    server: Annotated[str, Strict()] | None = None
+    event_id: Annotated[str, Strict(), AfterValidator(_uuid_text)]
+    received_at: Annotated[str, Strict(), AfterValidator(_rfc3339)]
+    server: Annotated[str, Strict(), StringConstraints(pattern=SERVER_RE.pattern)] | None = None
 
 
 class Worker:
@@ -86,7 +125,7 @@ class Worker:
             "ERROR" if failed else "INFO",
             "worker handlers failed" if failed else "worker event handled",
             type=event.type,
-            dedupe_key=event.dedupe_key,
+            event_id=event.event_id,
             server=event.server,
             message_id=message.message_id,
             handlers=[handler.name for handler in self._plan.for_type(event.type)],
@@ -115,19 +154,24 @@ class Worker:
             # The same models as the HTTP flow; canonical data gives itself back.
             event_type, data = validate_canonical(published.type, published.data)
             event = CanonicalEvent.create(
-                event_type, data, server=published.server, received_at=published.received_at
+                event_type,
+                data,
+                server=published.server,
+                received_at=published.received_at,
+                event_id=published.event_id,
             )
         except ValidationError as invalid:
             raise UnreadableMessage(f"message fails its model: {problems(invalid)}") from None
         except ValueError:
             raise UnreadableMessage("message data holds NaN or Infinity") from None
-        if message.attributes.get("dedupe_key") not in (None, event.dedupe_key):
+        if message.attributes.get("content_key") not in (None, event.content_key):
             # The models changed the data since it was published (a newer release): the key
             # of the data handlers see is the one the contract defines.
             logs.warning(
-                "dedupe_key differs from the published attribute",
+                "content_key differs from the published attribute",
                 type=event.type,
-                dedupe_key=event.dedupe_key,
+                event_id=event.event_id,
+                content_key=event.content_key,
                 message_id=message.message_id,
             )
         return event

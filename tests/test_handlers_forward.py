@@ -47,7 +47,7 @@ def test_forward_posts_the_message_data_signed_so_standard_webhooks_verifies(
     request = forwarded(target)
     assert request.body == EVENT.message_bytes()
     assert request.headers["content-type"] == "application/json"
-    assert request.headers["webhook-id"] == EVENT.dedupe_key
+    assert request.headers["webhook-id"] == EVENT.event_id
     assert Webhook(SECRET).verify(request.body, dict(request.headers)) == EVENT.message_data()
 
 

@@ -65,5 +65,5 @@ def test_failing_handler_on_inline_and_publish_is_200_as_the_event_is_stored(
     assert response.status_code == 200
     assert response.get_json()["routes"] == ["inline", "publish"]
     [stored] = [json.loads(line) for line in sink.read_text().splitlines()]
-    assert stored["attributes"]["dedupe_key"] == response.get_json()["id"]
+    assert stored["attributes"]["event_id"] == response.get_json()["id"]
     assert len(discord.received) == 1

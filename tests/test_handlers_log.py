@@ -1,4 +1,4 @@
-"""The `log` handler: one structured line per event, ids and dedupe key, no free text."""
+"""The `log` handler: one structured line per event, ids and event_id, no free text."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def logged(event_type: str, data: Any, capsys: pytest.CaptureFixture[str]) -> di
     log_event(event, load_settings({}, WORKER_TARGET))
     [line] = capsys.readouterr().out.splitlines()
     record: dict[str, Any] = json.loads(line)
-    assert record["dedupe_key"] == event.dedupe_key
+    assert record["event_id"] == event.event_id
     assert record["type"] == event_type
     return record
 
@@ -47,7 +47,7 @@ def test_panic_line_has_the_unit_ids(capsys: pytest.CaptureFixture[str]) -> None
         "severity": "INFO",
         "message": "sonorancad event",
         "type": "EVENT_UNIT_PANIC",
-        "dedupe_key": record["dedupe_key"],
+        "event_id": record["event_id"],
         "server": "1",
         "received_at": record["received_at"],
         "ids": {"identIds": [57]},

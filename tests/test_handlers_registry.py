@@ -104,7 +104,7 @@ def test_bad_registration_fails_at_import(bad_registration: Callable[[], object]
 
 
 @pytest.mark.usefixtures("scratch_registry")
-def test_failing_handler_is_logged_with_type_and_dedupe_key_and_others_still_run(
+def test_failing_handler_is_logged_with_type_and_event_id_and_others_still_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     ran: list[str] = []
@@ -115,16 +115,16 @@ def test_failing_handler_is_logged_with_type_and_dedupe_key_and_others_still_run
 
     @register("after")
     def after(event: CanonicalEvent, settings: Settings) -> None:
-        ran.append(event.dedupe_key)
+        ran.append(event.event_id)
 
     assert build_plan(settings("*=explodes+after")).run(EVENT) == ["explodes"]
-    assert ran == [EVENT.dedupe_key]
+    assert ran == [EVENT.event_id]
     [line] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert line == {
         "severity": "ERROR",
         "message": "handler failed",
         "handler": "explodes",
         "type": "EVENT_911",
-        "dedupe_key": EVENT.dedupe_key,
+        "event_id": EVENT.event_id,
         "error": "RuntimeError",
     }

@@ -256,7 +256,7 @@ def test_accepted_event_is_200_with_type_id_and_routes(
     assert answer["type"] == "EVENT_911"
     assert answer["routes"] == ["publish"]
     line = json.loads(sink.read_text().strip())
-    assert answer["id"] == line["attributes"]["dedupe_key"]
+    assert answer["id"] == line["attributes"]["event_id"]
 
 
 def test_accepted_event_without_a_topic_goes_to_the_local_sink(

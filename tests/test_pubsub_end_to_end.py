@@ -61,6 +61,6 @@ def test_burst_of_distinct_events_is_all_200_and_all_published_exactly_once(
 
     messages = pubsub_topic.pull(EVENTS, deadline_s=60)
     messages += pubsub_topic.pull_all(quiet_s=2.0)
-    published = Counter(message.attributes["dedupe_key"] for message in messages)
+    published = Counter(message.attributes["event_id"] for message in messages)
     assert set(published) == acknowledged
     assert set(published.values()) == {1}

@@ -1,4 +1,4 @@
-"""The dedupe key: every serialisation choice pinned by golden values (style habit 13).
+"""The content key: every serialisation choice pinned by golden values (style habit 13).
 
 A consumer compares keys across processes and releases, so a change of key for the same
 event is a breaking change: these values were computed once from the contract's definition
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sonoran_receiver.message import dedupe_key
+from sonoran_receiver.message import content_key
 
 
 @pytest.mark.parametrize(
@@ -41,11 +41,11 @@ from sonoran_receiver.message import dedupe_key
         ("GET_LOGS", None, "f307fe061eff13cdb738993d67d29718976ecd83682b81bdb72afec2a4638e33"),
     ],
 )
-def test_dedupe_key_is_pinned_for_known_inputs(event_type: str, data: Any, expected: str) -> None:
-    assert dedupe_key(event_type, data) == expected
+def test_content_key_is_pinned_for_known_inputs(event_type: str, data: Any, expected: str) -> None:
+    assert content_key(event_type, data) == expected
 
 
-def test_dedupe_key_ignores_the_order_fields_arrived_in() -> None:
-    assert dedupe_key("EVENT_UNIT_STATUS", {"identIds": [57], "status": 2}) == dedupe_key(
+def test_content_key_ignores_the_order_fields_arrived_in() -> None:
+    assert content_key("EVENT_UNIT_STATUS", {"identIds": [57], "status": 2}) == content_key(
         "EVENT_UNIT_STATUS", {"status": 2, "identIds": [57]}
     )

@@ -1,5 +1,6 @@
 """The published message, pulled back from the real Pub/Sub emulator (contract "The published
-message"): data and attributes exactly as promised, no key, stable dedupe keys."""
+message"): data and attributes exactly as promised, no key, a fresh event_id per request
+and a stable content_key."""
 
 from __future__ import annotations
 
@@ -26,7 +27,15 @@ from tests.support.fixtures import Fixture, load_fixtures
 pytestmark = pytest.mark.emulator
 
 FIXTURES = load_fixtures()
-ATTRIBUTES = {"event_type", "schema_version", "dedupe_key", "received_at", "source", "server"}
+ATTRIBUTES = {
+    "event_type",
+    "schema_version",
+    "event_id",
+    "content_key",
+    "received_at",
+    "source",
+    "server",
+}
 
 
 def post(client: flask.testing.FlaskClient, body: bytes, query: str = "") -> TestResponse:
@@ -69,6 +78,7 @@ def test_each_fixture_is_published_with_the_contracts_data_and_attributes(
     assert data == {
         "type": fixture.expected_type,
         "data": fixture.expected_data,
+        "event_id": response.get_json()["id"],
         "received_at": data["received_at"],
         "server": "fivem-1",
         "schema_version": 1,
@@ -77,7 +87,8 @@ def test_each_fixture_is_published_with_the_contracts_data_and_attributes(
     assert dict(message.attributes) == {
         "event_type": fixture.expected_type,
         "schema_version": "1",
-        "dedupe_key": response.get_json()["id"],
+        "event_id": response.get_json()["id"],
+        "content_key": message.attributes["content_key"],
         "received_at": data["received_at"],
         "source": "sonorancad",
         "server": "fivem-1",
@@ -88,7 +99,7 @@ def test_each_fixture_is_published_with_the_contracts_data_and_attributes(
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    assert message.attributes["dedupe_key"] == hashlib.sha256(hashed.encode()).hexdigest()
+    assert message.attributes["content_key"] == hashlib.sha256(hashed.encode()).hexdigest()
 
 
 def test_without_server_query_the_message_has_null_server_and_no_server_attribute(
@@ -137,27 +148,33 @@ def _values_of(field: str, value: Any) -> list[str]:
     return []
 
 
-def test_same_event_gives_the_same_dedupe_key_whatever_its_shape_time_or_server(
+def test_same_event_gives_the_same_content_key_whatever_its_shape_time_or_server(
     make_app: Callable[..., flask.Flask], pubsub_topic: TestTopic
 ) -> None:
     # Several fixtures are one canonical event in different shapes (legacy names, singular
     # ids, one-element arrays...); each fixture is sent twice, through two servers.
     assert max(Counter(canonical(fixture) for fixture in FIXTURES).values()) > 1
     client = publishing_client(make_app, pubsub_topic)
-    keys_by_event: dict[str, set[str]] = defaultdict(set)
+    ids_by_event: dict[str, list[str]] = defaultdict(list)
     for fixture in FIXTURES:
         for query in ("?server=1", "?server=2"):
             response = post(client, fixture.body(TEST_KEY), query)
             assert response.status_code == 200
-            keys_by_event[canonical(fixture)].add(response.get_json()["id"])
-    assert all(len(keys) == 1 for keys in keys_by_event.values())
+            ids_by_event[canonical(fixture)].append(response.get_json()["id"])
     messages = pubsub_topic.pull(2 * len(FIXTURES))
     assert len(messages) == 2 * len(FIXTURES)
-    published = {message.attributes["dedupe_key"] for message in messages}
-    assert published == {key for keys in keys_by_event.values() for key in keys}
+    key_of = {
+        message.attributes["event_id"]: message.attributes["content_key"] for message in messages
+    }
+    # Every request is its own event (a fresh event_id) ...
+    assert len(key_of) == 2 * len(FIXTURES)
+    # ... and equal content has one content_key, different content another.
+    keys = [{key_of[event_id] for event_id in ids} for ids in ids_by_event.values()]
+    assert all(len(one) == 1 for one in keys)
+    assert len(set.union(*keys)) == len(ids_by_event)
 
 
-def test_different_events_give_different_dedupe_keys(
+def test_different_events_give_different_content_keys(
     make_app: Callable[..., flask.Flask], pubsub_topic: TestTopic
 ) -> None:
     client = publishing_client(make_app, pubsub_topic)
@@ -166,7 +183,7 @@ def test_different_events_give_different_dedupe_keys(
         assert post(client, fixture.body(TEST_KEY)).status_code == 200
     messages = pubsub_topic.pull(len(distinct))
     assert len(messages) == len(distinct)
-    assert len({message.attributes["dedupe_key"] for message in messages}) == len(distinct)
+    assert len({message.attributes["content_key"] for message in messages}) == len(distinct)
 
 
 def test_full_topic_path_needs_no_project(
@@ -179,7 +196,7 @@ def test_full_topic_path_needs_no_project(
     response = post(client, FIXTURES[0].body(TEST_KEY))
     assert response.status_code == 200
     [message] = pubsub_topic.pull(1)
-    assert message.attributes["dedupe_key"] == response.get_json()["id"]
+    assert message.attributes["event_id"] == response.get_json()["id"]
 
 
 def test_topic_chooses_pubsub_and_no_topic_keeps_the_local_sink(tmp_path: Path) -> None:

@@ -71,5 +71,5 @@ def test_readme_emulator_walkthrough_publishes_the_try_it_event(
     pulled = run_curl(pull.replace("\\\n", " ").strip(), pubsub_emulator.host).json()
     [received] = pulled["receivedMessages"]
     message = received["message"]
-    assert message["attributes"]["dedupe_key"] == answer.get_json()["id"]
+    assert message["attributes"]["event_id"] == answer.get_json()["id"]
     assert json.loads(base64.b64decode(message["data"]))["type"] == "EVENT_911"

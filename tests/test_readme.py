@@ -47,7 +47,7 @@ def test_curl_example_is_answered_200_and_reaches_the_sink(tmp_path: Path) -> No
     assert answer["type"] == "EVENT_911"
     assert answer["routes"] == ["publish"]
     line = json.loads(sink.read_text())
-    assert line["attributes"]["dedupe_key"] == answer["id"]
+    assert line["attributes"]["event_id"] == answer["id"]
     assert line["attributes"]["server"] == "1"
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.app import event_env
 from tests.support.emulator import TestTopic
-from tests.support.load import Load, distinct_events, ok_keys, outcomes, pull_by_dedupe_key
+from tests.support.load import Load, distinct_events, ok_keys, outcomes, pull_by_event_id
 from tests.support.server import RunningServer
 
 pytestmark = [pytest.mark.reliability, pytest.mark.emulator, pytest.mark.server]
@@ -28,8 +28,8 @@ def test_5000_events_at_32_connections_are_all_200_and_each_published_exactly_on
     assert outcomes(answers) == {200: EVENTS}
     acknowledged = ok_keys(answers)
     assert len(set(acknowledged)) == EVENTS
-    published = pull_by_dedupe_key(pubsub_topic, set(acknowledged))
+    published = pull_by_event_id(pubsub_topic, set(acknowledged))
     assert published.keys() == set(acknowledged)
-    # Exactly once: no dedupe key in two different messages (redeliveries of one message
+    # Exactly once: no event id in two different messages (redeliveries of one message
     # keep its id, so they do not count twice).
     assert [key for key, ids in published.items() if len(ids) != 1] == []

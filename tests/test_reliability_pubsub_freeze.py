@@ -17,7 +17,7 @@ import requests
 from tests.support.app import event_env
 from tests.support.bodies import envelope
 from tests.support.emulator import PubSubEmulator
-from tests.support.load import Load, distinct_events, ok_keys, outcomes, pull_by_dedupe_key
+from tests.support.load import Load, distinct_events, ok_keys, outcomes, pull_by_event_id
 from tests.support.server import RunningServer
 
 pytestmark = [pytest.mark.reliability, pytest.mark.emulator, pytest.mark.server]
@@ -57,5 +57,5 @@ def test_frozen_pubsub_gives_only_200_or_503_every_200_is_published_and_it_recov
     after = requests.post(server.event_url, data=envelope(), timeout=30)
     assert after.status_code == 200
     acknowledged = {*ok_keys(answers), after.json()["id"]}
-    published = pull_by_dedupe_key(topic, acknowledged)
+    published = pull_by_event_id(topic, acknowledged)
     assert acknowledged - published.keys() == set()

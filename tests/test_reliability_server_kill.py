@@ -16,7 +16,7 @@ import requests
 from tests.support.app import event_env
 from tests.support.bodies import envelope
 from tests.support.emulator import TestTopic
-from tests.support.load import Load, distinct_events, ok_keys, outcomes, pull_by_dedupe_key
+from tests.support.load import Load, distinct_events, ok_keys, outcomes, pull_by_event_id
 from tests.support.server import RunningServer
 
 pytestmark = [pytest.mark.reliability, pytest.mark.emulator, pytest.mark.server]
@@ -47,5 +47,5 @@ def test_killed_server_lost_no_acknowledged_event_and_a_new_one_serves(
     after = requests.post(again.event_url, data=envelope(), timeout=30)
     assert after.status_code == 200
     acknowledged.add(after.json()["id"])
-    published = pull_by_dedupe_key(pubsub_topic, acknowledged)
+    published = pull_by_event_id(pubsub_topic, acknowledged)
     assert acknowledged - published.keys() == set()

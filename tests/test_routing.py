@@ -92,7 +92,7 @@ def test_inline_and_publish_publishes_once_and_runs_the_handlers(
     handled = [
         line for line in log_lines(capsys.readouterr().out) if line["message"] == "sonorancad event"
     ]
-    assert [(line["type"], line["dedupe_key"]) for line in handled] == [
+    assert [(line["type"], line["event_id"]) for line in handled] == [
         ("EVENT_UNIT_PANIC", response.get_json()["id"])
     ]
 
@@ -110,7 +110,7 @@ def test_inline_runs_the_handlers_and_publishes_nothing(
     handled = [
         line for line in log_lines(capsys.readouterr().out) if line["message"] == "sonorancad event"
     ]
-    assert [line["dedupe_key"] for line in handled] == [response.get_json()["id"]]
+    assert [line["event_id"] for line in handled] == [response.get_json()["id"]]
     assert send(client, "EVENT_911").status_code == 200
     assert published_types(pubsub_topic, 1) == ["EVENT_911"]
 

@@ -31,7 +31,7 @@ def test_served_by_functions_framework_accepts_an_event_into_the_local_sink(
     response = requests.post(server.event_url + "?server=7", data=envelope(), timeout=10)
     assert response.status_code == 200
     message = json.loads(sink.read_text())
-    assert message["attributes"]["dedupe_key"] == response.json()["id"]
+    assert message["attributes"]["event_id"] == response.json()["id"]
     assert message["data"]["server"] == "7"
 
 

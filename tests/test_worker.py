@@ -128,7 +128,7 @@ def test_failing_handler_makes_the_worker_raise_after_logging(
         ("ERROR", "handler failed"),
         ("ERROR", "worker handlers failed"),
     ]
-    assert all(line["dedupe_key"] == EVENT.dedupe_key for line in lines)
+    assert all(line["event_id"] == EVENT.event_id for line in lines)
 
 
 def test_data_failing_its_model_raises_without_echoing_it(worker_runtime: Runtime) -> None:

@@ -1,8 +1,8 @@
 """Concurrent load against a real server, and what the subscription holds afterwards.
 
 Used by the reliability tests: `Load` sends distinct events on N keep-alive connections (one
-thread each, `http.client`) and records every answer; `pull_by_dedupe_key` pulls until the
-wanted dedupe keys arrived and groups message ids by key. Traffic goes to 127.0.0.1 only,
+thread each, `http.client`) and records every answer; `pull_by_event_id` pulls until the
+wanted event ids arrived and groups message ids by key. Traffic goes to 127.0.0.1 only,
 bounded by the number of bodies given.
 """
 
@@ -26,7 +26,7 @@ from tests.support.fixtures import load_fixtures
 
 def distinct_events(count: int, key: str = TEST_KEY) -> list[bytes]:
     """`count` valid events, no two alike: the fixtures of every type in turn, each with a
-    sequence number in `data` (models keep fields they do not name), so every dedupe key
+    sequence number in `data` (models keep fields they do not name), so every event id
     differs. `GET_LOGS` is left out: the default routes drop it, so it is never published."""
     fixtures = [
         fixture
@@ -45,7 +45,7 @@ def distinct_events(count: int, key: str = TEST_KEY) -> list[bytes]:
 class Answer:
     status: int | None
     """None: no answer (the connection was refused, reset or closed)."""
-    dedupe_key: str | None
+    event_id: str | None
     """The `id` of a 200 answer."""
     problem: str | None = None
     """Why there was no answer (the exception's class name), for failure messages."""
@@ -127,8 +127,8 @@ class Load:
             payload = response.read()
         except (OSError, http.client.HTTPException) as failure:
             return Answer(None, None, type(failure).__name__)
-        dedupe_key = json.loads(payload)["id"] if response.status == 200 else None
-        return Answer(response.status, dedupe_key)
+        event_id = json.loads(payload)["id"] if response.status == 200 else None
+        return Answer(response.status, event_id)
 
 
 def outcomes(answers: Iterable[Answer]) -> Counter[int | str]:
@@ -140,20 +140,20 @@ def outcomes(answers: Iterable[Answer]) -> Counter[int | str]:
 
 
 def ok_keys(answers: Iterable[Answer]) -> list[str]:
-    return [answer.dedupe_key for answer in answers if answer.dedupe_key is not None]
+    return [answer.event_id for answer in answers if answer.event_id is not None]
 
 
-def pull_by_dedupe_key(
+def pull_by_event_id(
     topic: TestTopic, wanted: set[str], deadline_s: float = 90.0, quiet_s: float = 2.0
 ) -> dict[str, set[str]]:
-    """Message ids per `dedupe_key` attribute: pulled (and acked) until every wanted key
+    """Message ids per `event_id` attribute: pulled (and acked) until every wanted key
     arrived or the deadline passed, then until nothing more came for `quiet_s`, so that a
     second message for a key, had there been one, is there to be seen."""
     seen: dict[str, set[str]] = {}
 
     def keep(messages: Iterable[Any]) -> None:
         for message in messages:
-            seen.setdefault(message.attributes["dedupe_key"], set()).add(message.message_id)
+            seen.setdefault(message.attributes["event_id"], set()).add(message.message_id)
 
     deadline = time.monotonic() + deadline_s
     while not wanted <= seen.keys() and (left := deadline - time.monotonic()) > 0:
