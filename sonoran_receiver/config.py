@@ -54,6 +54,7 @@ class Settings(BaseModel):
         default=1_048_576, alias="SONORAN_MAX_BODY_BYTES"
     )
     pubsub_topic: str | None = Field(default=None, alias="PUBSUB_TOPIC")
+    quarantine_topic: str | None = Field(default=None, alias="PUBSUB_QUARANTINE_TOPIC")
     google_cloud_project: str | None = Field(default=None, alias="GOOGLE_CLOUD_PROJECT")
     publish_timeout_s: Annotated[float, Field(gt=0, le=600)] = Field(
         default=10.0, alias="PUBSUB_PUBLISH_TIMEOUT_S"
@@ -91,7 +92,7 @@ class Settings(BaseModel):
     def _parse_handlers(cls, value: Any) -> Any:
         return parse_type_table(value, item="handler") if isinstance(value, str) else value
 
-    @field_validator("pubsub_topic")
+    @field_validator("pubsub_topic", "quarantine_topic")
     @classmethod
     def _topic(cls, value: str | None) -> str | None:
         if value is not None and not (
@@ -124,9 +125,17 @@ class Settings(BaseModel):
     @property
     def topic_path(self) -> str | None:
         """The full topic path, or None when events go to the local sink."""
-        if self.pubsub_topic is None or self.pubsub_topic.startswith("projects/"):
-            return self.pubsub_topic
-        return f"projects/{self.google_cloud_project}/topics/{self.pubsub_topic}"
+        return self._full_path(self.pubsub_topic)
+
+    @property
+    def quarantine_topic_path(self) -> str | None:
+        """Where refused events of a trusted sender are kept (contract "Quarantine")."""
+        return self._full_path(self.quarantine_topic)
+
+    def _full_path(self, topic: str | None) -> str | None:
+        if topic is None or topic.startswith("projects/"):
+            return topic
+        return f"projects/{self.google_cloud_project}/topics/{topic}"
 
 
 def _routes(text: str) -> TypeTable:
@@ -150,9 +159,12 @@ def load_settings(environ: Mapping[str, str], target: str) -> Settings:
         first = invalid.errors(include_input=False, include_url=False)[0]
         variable = str(first["loc"][0]) if first["loc"] else "configuration"
         raise ConfigError(variable, _plain(first["msg"])) from None
-    bare_topic = settings.pubsub_topic and not settings.pubsub_topic.startswith("projects/")
-    if bare_topic and not settings.google_cloud_project:
-        raise ConfigError("GOOGLE_CLOUD_PROJECT", "needed when PUBSUB_TOPIC is a bare topic id")
+    for variable, topic in (
+        ("PUBSUB_TOPIC", settings.pubsub_topic),
+        ("PUBSUB_QUARANTINE_TOPIC", settings.quarantine_topic),
+    ):
+        if topic and not topic.startswith("projects/") and not settings.google_cloud_project:
+            raise ConfigError("GOOGLE_CLOUD_PROJECT", f"needed when {variable} is a bare topic id")
     if settings.pubsub_topic and settings.max_body_bytes > PUBSUB_MAX_BODY_BYTES:
         raise ConfigError(
             "SONORAN_MAX_BODY_BYTES",

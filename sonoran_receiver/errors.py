@@ -87,6 +87,14 @@ class InvalidEvent(RequestRejected):
         return {"error": self.public_reason, "problems": self.problems}
 
 
+class InvalidType(InvalidEvent):
+    """`type` missing, not a string, or not a type name (step 6): said like a 422's problems."""
+
+    status = 400
+    reason = "invalid type"
+    outcome = "bad_request"
+
+
 class PublishUnavailable(RequestRejected):
     """Pub/Sub did not confirm in time: the event is not acknowledged, so the sender may retry."""
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from sonoran_receiver import logs
 from sonoran_receiver.errors import PublishFailed
-from sonoran_receiver.message import CanonicalEvent
+from sonoran_receiver.sink import Message
 
 if TYPE_CHECKING:
     from google.api_core.retry import Retry
@@ -55,16 +55,19 @@ class PubSubSink:
         timeout_s: float,
         emulator_host: str | None = None,
         batch_settings: BatchSettings | None = None,
+        topic_kind: str = "events",
     ) -> None:
-        """`batch_settings=None` is `max_latency=0`, the setting chosen above."""
+        """`batch_settings=None` is `max_latency=0`, the setting chosen above; `topic_kind`
+        names the topic in failure lines (`events` or `quarantine`) for alerts."""
         self._topic_path = topic_path
+        self._topic_kind = topic_kind
         self._timeout_s = timeout_s
         self._emulator_host = emulator_host
         self._batch_settings = batch_settings
         self._lock = threading.Lock()
         self._client: tuple[PublisherClient, Retry] | None = None
 
-    def publish(self, event: CanonicalEvent) -> None:
+    def publish(self, event: Message) -> None:
         """Return once Pub/Sub confirmed the message; raise PublishFailed otherwise."""
         try:
             client, retry = self._publisher()
@@ -86,6 +89,7 @@ class PubSubSink:
                 event_id=event.event_id,
                 error=type(failure).__name__,
                 timeout_s=self._timeout_s,
+                topic_kind=self._topic_kind,
             )
             raise PublishFailed(f"pubsub: {type(failure).__name__}") from failure
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,10 +16,12 @@ from handlers.registry import HandlerPlan
 from sonoran_receiver import logs
 from sonoran_receiver.body import Readable, read_body, server_from_query
 from sonoran_receiver.config import Settings
+from sonoran_receiver.credential import read_key
 from sonoran_receiver.errors import (
     BadRequest,
     HandlerFailed,
     InvalidEvent,
+    InvalidType,
     MethodNotAllowed,
     NotFound,
     PublishFailed,
@@ -26,9 +29,17 @@ from sonoran_receiver.errors import (
     RequestRejected,
     Unauthorized,
 )
-from sonoran_receiver.events import ReceivedEvent, is_known, parse_event, problems
+from sonoran_receiver.events import is_known, parse_event, problems
+from sonoran_receiver.events.types import canonical_type
 from sonoran_receiver.keys import KeyRing
 from sonoran_receiver.message import CanonicalEvent
+from sonoran_receiver.quarantine import (
+    EVENT_TYPE_CHARS,
+    QuarantinedEvent,
+    Reason,
+    without_log_key,
+)
+from sonoran_receiver.redact import without_keys
 from sonoran_receiver.sink import EventSink
 
 _JSON = {"Content-Type": "application/json"}
@@ -64,16 +75,23 @@ class _Outcome:
     event_id: str | None = None
     server: str | None = None
     routes: list[str] = field(default_factory=list)
+    quarantine: str | None = None
 
 
 class Receiver:
     def __init__(
-        self, settings: Settings, keys: KeyRing, sink: EventSink, handlers: HandlerPlan
+        self,
+        settings: Settings,
+        keys: KeyRing,
+        sink: EventSink,
+        handlers: HandlerPlan,
+        quarantine: EventSink | None = None,
     ) -> None:
         self._settings = settings
         self._keys = keys
         self._sink = sink
         self._handlers = handlers
+        self._quarantine = quarantine
         self._paths = {settings.event_path, settings.event_path.rstrip("/") + "/"}
 
     def receive(self, request: HttpRequest) -> HttpResponse:
@@ -95,6 +113,7 @@ class Receiver:
             event_id=outcome.event_id,
             server=outcome.server,
             routes=outcome.routes or None,
+            quarantine=outcome.quarantine,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
         return response
@@ -106,9 +125,11 @@ class Receiver:
         2. method: GET/HEAD is the reachability probe, anything but POST is 405;
         3. size: over `SONORAN_MAX_BODY_BYTES` is 413, known early or while reading;
         4. query and JSON: a bad `?server=` or a body that is not a JSON object is 400;
-        5. key: missing, not a string or not ours is 401;
-        6. type: missing or not a string is 400;
-        7. validate: a known type failing its model is 422 (unknown types under strict too);
+        5. key: missing, not a string or not ours is 401, checked on the raw bytes before
+           anything else reads the payload;
+        6. type: missing, not a string or not a type name is 400, and quarantined;
+        7. validate: a known type failing its model is 422 (unknown types under strict
+           too), and quarantined;
         8. route: publish and/or run handlers inline, then 200; Pub/Sub not confirming is 503.
         """
         if request.path not in self._paths:
@@ -121,17 +142,10 @@ class Receiver:
             raise MethodNotAllowed()
         body = read_body(request.body, request.content_length, self._settings.max_body_bytes)
         outcome.server = server_from_query(request.query)
-        event = self._validate(body)
-        outcome.type = event.type
-        if not is_known(event.type) and self._settings.strict_types:
-            raise InvalidEvent([{"loc": "type", "msg": "unknown event type"}], "unknown event type")
-        try:
-            accepted = CanonicalEvent.create(
-                event.type, event.canonical_data(), server=outcome.server
-            )
-        except ValueError:
-            # pydantic's parser reads NaN and Infinity, which no JSON consumer can.
-            raise BadRequest("body is not valid JSON") from None
+        if not self._keys.matches(read_key(body)):
+            raise Unauthorized()
+        accepted = self._accept(body, outcome)
+        outcome.type = accepted.type
         outcome.event_id = accepted.event_id
         outcome.routes = self._route(accepted)
         return HttpResponse.json(
@@ -144,23 +158,78 @@ class Receiver:
             },
         )
 
-    def _validate(self, body: bytes) -> ReceivedEvent:
-        """Steps 4 to 7. The happy path is one `validate_json` of the raw bytes; when it
-        fails, the steps are replayed in the contract's order on the parsed envelope, so the
-        answer is always the first failing step's and a wrong key never sees a 422."""
+    def _accept(self, body: bytes, outcome: _Outcome) -> CanonicalEvent:
+        """Steps 6 and 7 for a body whose key matched: the canonical event, or the refusal
+        after the body was quarantined (a trusted sender's event is never just dropped).
+
+        The happy path is one `validate_json` of the raw bytes; only a refused body is
+        parsed again, to keep its type and data as sent."""
         try:
             event = parse_event(body)
         except ValidationError as invalid:
             envelope = _json_object(body)
-            key = envelope.get("key")
-            if not isinstance(key, str) or not self._keys.matches(key):
-                raise Unauthorized() from None
-            if not isinstance(envelope.get("type"), str):
-                raise BadRequest("type must be a string") from None
-            raise InvalidEvent(problems(invalid)) from None
-        if not self._keys.matches(event.key.get_secret_value()):
-            raise Unauthorized()
-        return event
+            sent_type = envelope.get("type")
+            if not isinstance(sent_type, str):
+                self._hold("invalid_type", envelope, _TYPE_NOT_TEXT, outcome)
+                raise InvalidType(_TYPE_NOT_TEXT) from None
+            if not TYPE_NAME.fullmatch(canonical_type(sent_type)):
+                self._hold("invalid_type", envelope, _TYPE_NOT_A_NAME, outcome)
+                raise InvalidType(_TYPE_NOT_A_NAME) from None
+            found = problems(invalid)
+            self._hold("invalid_event", envelope, found, outcome)
+            raise InvalidEvent(found) from None
+        if not is_known(event.type):
+            if not TYPE_NAME.fullmatch(event.type):
+                self._hold("invalid_type", _json_object(body), _TYPE_NOT_A_NAME, outcome)
+                raise InvalidType(_TYPE_NOT_A_NAME)
+            if self._settings.strict_types:
+                self._hold("unknown_type", _json_object(body), _UNKNOWN_TYPE, outcome)
+                raise InvalidEvent(_UNKNOWN_TYPE, "unknown event type")
+        try:
+            return CanonicalEvent.create(
+                event.type, without_keys(event.canonical_data(), self._keys), server=outcome.server
+            )
+        except ValueError:
+            # pydantic's parser reads NaN and Infinity, which no JSON consumer can.
+            raise BadRequest("body is not valid JSON") from None
+
+    def _hold(
+        self,
+        reason: Reason,
+        envelope: dict[str, Any],
+        found: list[dict[str, str]],
+        outcome: _Outcome,
+    ) -> None:
+        """Quarantine a refused body before its answer; 503 when it cannot be stored."""
+        sent_type = envelope.get("type")
+        as_sent = sent_type.strip().upper() if isinstance(sent_type, str) else None
+        outcome.type = as_sent[:EVENT_TYPE_CHARS] if as_sent is not None else None
+        if self._quarantine is None:
+            # No quarantine topic beside a Pub/Sub topic: said once, at start.
+            return
+        try:
+            held = QuarantinedEvent.create(
+                reason,
+                as_sent,
+                without_keys(without_log_key(envelope.get("data")), self._keys),
+                found,
+                server=outcome.server,
+            )
+        except ValueError:
+            raise BadRequest("body is not valid JSON") from None
+        try:
+            self._quarantine.publish(held)
+        except PublishFailed:
+            raise PublishUnavailable() from None
+        outcome.event_id = held.event_id
+        outcome.quarantine = reason
+        logs.warning(
+            "event quarantined",
+            quarantine=reason,
+            type=outcome.type,
+            event_id=held.event_id,
+            server=outcome.server,
+        )
 
     def _route(self, event: CanonicalEvent) -> list[str]:
         """Step 8: the route actions for the type, publish first so a 2xx means durable."""
@@ -178,7 +247,18 @@ class Receiver:
         return sorted(actions)
 
 
+# Contract step 6: a type name, after upper-casing, is 1 to 128 of A-Z, 0-9 and `_`. It
+# becomes a Pub/Sub attribute, a log field and a route-table key: no control characters.
+TYPE_NAME = re.compile(r"[A-Z0-9_]{1,128}")
+_TYPE_NOT_TEXT = [{"loc": "type", "msg": "type must be a string"}]
+_TYPE_NOT_A_NAME = [
+    {"loc": "type", "msg": "type must be 1 to 128 of A-Z, 0-9 and _ after upper-casing"}
+]
+_UNKNOWN_TYPE = [{"loc": "type", "msg": "unknown event type"}]
+
+
 def _json_object(body: bytes) -> dict[str, Any]:
+    """The body of a request whose key matched, parsed whole (it read as an object)."""
     try:
         parsed = pydantic_core.from_json(body)
     except ValueError:

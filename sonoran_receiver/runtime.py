@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from handlers import build_plan
-from sonoran_receiver.config import EVENT_TARGET, Settings, load_settings
+from sonoran_receiver import logs
+from sonoran_receiver.config import EVENT_TARGET, WORKER_TARGET, Settings, load_settings
 from sonoran_receiver.errors import ConfigError
 from sonoran_receiver.keys import KeyRing
 from sonoran_receiver.pubsub_sink import PubSubSink
@@ -37,8 +38,33 @@ def start(environ: Mapping[str, str]) -> Runtime:
         # SystemExit with a message prints that one line, without a traceback.
         raise SystemExit(f"configuration error: {invalid}") from None
     keys = KeyRing(settings.api_keys, settings.api_keys_file)
-    receiver = Receiver(settings, keys, build_sink(settings), handlers)
+    sink = build_sink(settings)
+    quarantine = build_quarantine(settings, sink, serving_events=target != WORKER_TARGET)
+    receiver = Receiver(settings, keys, sink, handlers, quarantine)
     return Runtime(settings=settings, receiver=receiver, worker=Worker(handlers))
+
+
+def build_quarantine(
+    settings: Settings, sink: EventSink, *, serving_events: bool = True
+) -> EventSink | None:
+    """Where refused events of a trusted sender go: the quarantine topic; with no topic at
+    all, the local sink (its lines carry the `quarantine` attribute). A Pub/Sub deployment
+    without a quarantine topic keeps nothing refused, and says so at start."""
+    path = settings.quarantine_topic_path
+    if path is not None:
+        return PubSubSink(
+            path,
+            settings.publish_timeout_s,
+            settings.pubsub_emulator_host,
+            topic_kind="quarantine",
+        )
+    if settings.topic_path is None:
+        return sink
+    if serving_events:
+        logs.warning(
+            "no PUBSUB_QUARANTINE_TOPIC: events refused after a good key are not kept",
+        )
+    return None
 
 
 def build_sink(settings: Settings) -> EventSink:

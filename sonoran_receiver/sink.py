@@ -6,14 +6,29 @@ import json
 import sys
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sonoran_receiver.errors import PublishFailed
-from sonoran_receiver.message import CanonicalEvent
+
+
+class Message(Protocol):
+    """What a sink stores: a published event (`CanonicalEvent`) or a quarantined one."""
+
+    @property
+    def type(self) -> str | None: ...
+
+    @property
+    def event_id(self) -> str: ...
+
+    def message_data(self) -> dict[str, Any]: ...
+
+    def attributes(self) -> dict[str, str]: ...
+
+    def message_bytes(self) -> bytes: ...
 
 
 class EventSink(Protocol):
-    def publish(self, event: CanonicalEvent) -> None:
+    def publish(self, event: Message) -> None:
         """Return once the message is stored; raise PublishFailed otherwise."""
 
 
@@ -28,7 +43,7 @@ class LocalSink:
         self._file = file
         self._lock = threading.Lock()
 
-    def publish(self, event: CanonicalEvent) -> None:
+    def publish(self, event: Message) -> None:
         line = json.dumps(
             {"data": event.message_data(), "attributes": event.attributes()},
             ensure_ascii=False,

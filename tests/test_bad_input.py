@@ -124,7 +124,7 @@ HAND_WRITTEN: list[tuple[str, str, str, bytes, int]] = [
         event("EVENT_NEW", {"na\x00me": "v\x00lue", "🚓 unité": "Ωμέγα 警察", "\u202e": "\u2028"}),
         200,
     ),
-    ("unicode and NUL in type", "POST", EVENT_PATH, event("EVENT_\x00🚓"), 200),
+    ("unicode and NUL in type", "POST", EVENT_PATH, event("EVENT_\x00🚓"), 400),
     ("JSON followed by garbage", "POST", EVENT_PATH, event() + b"garbage", 400),
     ("two JSON objects", "POST", EVENT_PATH, event() + event(), 400),
     ("truncated JSON", "POST", EVENT_PATH, event()[:40], 400),

@@ -203,7 +203,32 @@ def test_key_is_checked_before_the_payload_is_validated(
 def test_type_not_a_string_is_400(client: flask.testing.FlaskClient, event_type: object) -> None:
     response = post(client, json.dumps({"key": TEST_KEY, "type": event_type}).encode())
     assert response.status_code == 400
-    assert set(response.get_json()) == {"error"}
+    assert response.get_json() == {
+        "error": "invalid type",
+        "problems": [{"loc": "type", "msg": "type must be a string"}],
+    }
+
+
+@pytest.mark.parametrize(
+    "event_type", ["", "   ", "EVENT_\x00", "EVENT-911", "EVENT_\u00e9", "\x1b[31m", "X" * 129]
+)
+def test_type_that_is_not_a_type_name_is_400(
+    client: flask.testing.FlaskClient, event_type: str
+) -> None:
+    response = post(client, json.dumps({"key": TEST_KEY, "type": event_type, "data": {}}).encode())
+    assert response.status_code == 400
+    assert response.get_json()["problems"] == [
+        {"loc": "type", "msg": "type must be 1 to 128 of A-Z, 0-9 and _ after upper-casing"}
+    ]
+
+
+@pytest.mark.parametrize("event_type", ["event_new_thing", "  EVENT_2 ", "X" * 128])
+def test_unknown_type_name_of_letters_digits_and_underscores_is_accepted(
+    client: flask.testing.FlaskClient, event_type: str
+) -> None:
+    response = post(client, json.dumps({"key": TEST_KEY, "type": event_type, "data": {}}).encode())
+    assert response.status_code == 200
+    assert response.get_json()["type"] == event_type.strip().upper()
 
 
 def test_missing_type_is_400(client: flask.testing.FlaskClient) -> None:
@@ -269,7 +294,14 @@ def test_accepted_event_without_a_topic_goes_to_the_local_sink(
     assert len(lines) == 1
     message = json.loads(lines[0])
     assert set(message) == {"data", "attributes"}
-    assert set(message["data"]) == {"type", "data", "received_at", "server", "schema_version"}
+    assert set(message["data"]) == {
+        "type",
+        "data",
+        "event_id",
+        "received_at",
+        "server",
+        "schema_version",
+    }
     assert message["data"]["type"] == "EVENT_911"
     assert message["data"]["server"] == "fivem-1"
     assert message["data"]["schema_version"] == 1
