@@ -92,7 +92,9 @@ class _Published(BaseModel):
     data: Any = None
     event_id: Annotated[str, Strict(), AfterValidator(_uuid_text)]
     received_at: Annotated[str, Strict(), AfterValidator(_rfc3339)]
-    server: Annotated[str, Strict(), StringConstraints(pattern=SERVER_RE.pattern)] | None = None
+    server: (
+        Annotated[str, Strict(), StringConstraints(pattern=rf"^{SERVER_RE.pattern}$")] | None
+    ) = None
 
 
 class Worker:

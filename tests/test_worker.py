@@ -108,8 +108,27 @@ def test_unknown_schema_version_raises_so_the_message_dead_letters(
         push_body(pubsub_message(data=b'["a JSON array"]')),
         push_body(pubsub_message(data=with_data(received_at=12))),
         push_body(pubsub_message(data=with_data(type=None))),
+        push_body(pubsub_message(data=with_data(received_at="yesterday"))),
+        push_body(pubsub_message(data=with_data(received_at="2026-13-45T99:00:00Z"))),
+        push_body(pubsub_message(data=with_data(server="fivem 1\n<@everyone>"))),
+        push_body(pubsub_message(data=with_data(server="x" * 65))),
+        push_body(pubsub_message(data=with_data(event_id="not-a-uuid"))),
+        push_body(pubsub_message(data=with_data(event_id=None))),
     ],
-    ids=["no-message", "not-base64", "not-json", "not-object", "bad-received-at", "no-type"],
+    ids=[
+        "no-message",
+        "not-base64",
+        "not-json",
+        "not-object",
+        "bad-received-at",
+        "no-type",
+        "received-at-not-rfc3339",
+        "received-at-impossible-date",
+        "server-breaks-the-server-rule",
+        "server-too-long",
+        "event-id-not-a-uuid",
+        "event-id-missing",
+    ],
 )
 def test_unreadable_message_raises(worker_runtime: Runtime, cloud_event_data: Any) -> None:
     with pytest.raises(UnreadableMessage):
@@ -224,3 +243,16 @@ def test_http_function_refuses_to_start_without_a_key(start_receiver: WorkerFact
     with pytest.raises(RuntimeError) as refused:
         start_receiver({})
     assert "configuration error: SONORAN_API_KEYS:" in str(refused.value)
+
+
+def test_handlers_see_the_published_event_id_received_at_and_server(
+    worker_runtime: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    worker_runtime.worker.handle(push_body())
+    [handled] = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if '"worker event handled"' in line
+    ]
+    assert handled["event_id"] == EVENT.event_id
+    assert handled["server"] == EVENT.server
