@@ -130,9 +130,9 @@ def document() -> dict[str, Any]:
             },
             "id": {
                 "type": "string",
-                "pattern": "^[0-9a-f]{64}$",
-                "description": "The dedupe key: SHA-256 hex of the canonical type and data; "
-                "the same event gives the same id",
+                "format": "uuid",
+                "description": "The event_id: a random UUID naming this accepted event, the "
+                "same in its published message and on every redelivery",
             },
             "routes": {
                 "type": "array",
@@ -168,11 +168,12 @@ def document() -> dict[str, Any]:
     }
     invalid = _error(
         "A known type whose payload fails its model (or an unknown type under strict types): "
-        "the failing field paths and messages, never the values sent",
+        "the failing field paths and messages, never the values sent. The event was kept in "
+        "the quarantine (PUBSUB_QUARANTINE_TOPIC) before this answer",
         InvalidEvent.reason,
     )
     invalid_body = invalid["content"]["application/json"]["schema"]
-    invalid_body["properties"]["problems"] = {
+    invalid_body["properties"]["problems"] = problems = {
         "type": "array",
         "items": {
             "type": "object",
@@ -185,6 +186,13 @@ def document() -> dict[str, Any]:
         },
     }
     invalid_body["required"] = ["error", "problems"]
+    bad_request = _error(
+        "Not UTF-8, not JSON, not a JSON object, or a bad `?server=`; or, after a good key, "
+        "`type` missing, not a string, or not 1 to 128 of A-Z, 0-9 and _ after upper-casing "
+        "(`invalid type` with `problems`; the event was kept in the quarantine)",
+        BadRequest.reason,
+    )
+    bad_request["content"]["application/json"]["schema"]["properties"]["problems"] = problems
     responses: dict[str, Any] = {
         "Accepted": {
             "description": "Accepted: every publish route's message was confirmed by Pub/Sub (or "
@@ -195,11 +203,7 @@ def document() -> dict[str, Any]:
             "description": "The reachability probe: a short line, no configuration or secrets",
             "content": {"text/plain": {"schema": {"type": "string", "examples": [PROBE_TEXT]}}},
         },
-        "BadRequest": _error(
-            "Not UTF-8, not JSON, not a JSON object, `type` missing or not a string, or a "
-            "bad `?server=`",
-            BadRequest.reason,
-        ),
+        "BadRequest": bad_request,
         "Unauthorized": unauthorized,
         "NotFound": _error("Not the event path", NotFound.reason),
         "MethodNotAllowed": not_allowed,
