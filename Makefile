@@ -79,6 +79,13 @@ deploy-check: $(CHECKOV_VENV)/.installed
 send:
 	$(PYTHON) -m sonoran_receiver.send --url "$(URL)" $(if $(SERVER),--server "$(SERVER)") "$(TYPE)"
 
+# Prove a deployment end to end (docs/deploy.md): make verify PROJECT=p REGION=r
+# [PREFIX=sonorancad] [SERVER=1]. The key comes from SONORAN_API_KEY; standard library only.
+.PHONY: verify
+verify:
+	$(PYTHON) -m sonoran_receiver.verify --project "$(PROJECT)" --region "$(REGION)" \
+	  $(if $(PREFIX),--prefix "$(PREFIX)") $(if $(SERVER),--server "$(SERVER)")
+
 # --- OpenAPI and proofs (issue 7) -------------------------------------------------------------
 # openapi/openapi.json from the event models and the contract; tests/test_openapi.py fails
 # when it is stale. The reliability tests run in `make test`; `-m reliability` selects them.
@@ -86,3 +93,13 @@ send:
 
 openapi: $(VENV)/.runtime
 	$(BIN)/python -m sonoran_receiver.openapi
+
+# --- replay (issue 11) ------------------------------------------------------------------------
+# Quarantined events the current models accept, back to the events topic (docs/quarantine.md):
+# make replay PROJECT=p [PREFIX=sonorancad] [FROM=dead-letter] [DRY_RUN=1]. Run it with the
+# SONORAN_STRICT_TYPES and SONORAN_ROUTES the event function is deployed with.
+.PHONY: replay
+
+replay: $(VENV)/.runtime
+	$(BIN)/python -m sonoran_receiver.replay $(if $(PROJECT),--project "$(PROJECT)") \
+	  $(if $(PREFIX),--prefix "$(PREFIX)") $(if $(FROM),--from "$(FROM)") $(if $(DRY_RUN),--dry-run)

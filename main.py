@@ -22,9 +22,11 @@ from cloudevents.http import CloudEvent
 gc.disable()
 try:
     from sonoran_receiver.receiver import HttpRequest
+    from sonoran_receiver.request_body import RequestBody, body_timeout_from
     from sonoran_receiver.runtime import start
 
     _runtime = start(os.environ)
+    _body_timeout_s = body_timeout_from(os.environ)
 finally:
     gc.freeze()
     gc.enable()
@@ -45,16 +47,31 @@ def not_found(_error: Exception) -> flask.Response:
 
 
 def _respond(request: flask.Request) -> flask.Response:
-    answer = _runtime.receiver.receive(
-        HttpRequest(
-            method=request.method,
-            path=request.path,
-            query=request.args.to_dict(flat=False),
-            content_length=request.content_length,
-            body=request.stream,
+    # The body straight from the server (`wsgi.input`), not Flask's `request.stream`:
+    # `RequestBody` gives it a deadline and turns a cut-off body into the flow's own answer.
+    body = RequestBody.from_environ(request.environ, _body_timeout_s)
+    try:
+        answer = _runtime.receiver.receive(
+            HttpRequest(
+                method=request.method,
+                path=request.path,
+                query=request.args.to_dict(flat=False),
+                content_length=body.content_length,
+                body=body,
+            )
         )
+    finally:
+        body.close()
+    # functions-framework reads the whole request body after every answer that is not
+    # streamed (its `read_request` after-request hook), whatever its size and however
+    # slowly it comes: a 32 MiB body refused with 413 was still read into memory. The
+    # hook skips streamed answers, so the answer is handed over as a one-piece stream,
+    # with its length set.
+    return flask.Response(
+        iter((answer.body,)),
+        status=answer.status,
+        headers={**answer.headers, "Content-Length": str(len(answer.body))},
     )
-    return flask.Response(answer.body, status=answer.status, headers=dict(answer.headers))
 
 
 @functions_framework.cloud_event

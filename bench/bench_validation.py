@@ -12,6 +12,16 @@ Two rows per family: bodies as the CAD sends them (a canonical type name, `data`
 the fast path) and the variants (legacy names, lower case, `data` arrays: the general path,
 which normalises first). The target is validation at most 1.5x `json.loads` per event. On a
 shared machine, look at the ratios, not the absolute figures, and at the load average.
+
+    .venv/bin/python -m bench.bench_validation --colliding  # about ten seconds
+
+Hostile bodies a trusted sender could send (issue 10.2): about a megabyte of integers that
+all have one Python hash (`tests/support/colliding.py`), in each list the models fold, over
+the cap and just under it, and a megabyte of bad list items. Milliseconds for the whole
+validation (`parse_event`, then `problems()` when refused) against `json.loads` of the same
+bytes, best of `--repeat`. Normalisation is linear when our time grows with the bytes as
+`json.loads`'s does (compare the 1 MB rows with the 120 kB ones); before issue 10.2 a 0.5 MB
+body of colliding ids took 6.5 s, and a megabyte about 26 s.
 """
 
 from __future__ import annotations
@@ -24,10 +34,15 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from importlib import metadata
 
-from sonoran_receiver.events import MODELS, UnknownEvent, parse_event
+from pydantic import ValidationError
+
+from sonoran_receiver.events import MODELS, UnknownEvent, parse_event, problems
+from sonoran_receiver.events.base import MAX_LIST_ITEMS
 from sonoran_receiver.events.types import CANONICAL_TYPES
+from tests.support.colliding import colliding_body
 from tests.support.fixtures import Fixture, load_fixtures
 
 TARGET = 1.5
@@ -62,11 +77,72 @@ def measure(body: bytes, number: int, repeat: int) -> tuple[float, float]:
     return min(ours) * 1e6, min(loads) * 1e6
 
 
+# Each id list the models fold, with its other spelling (contract "Event types and
+# normalisation"), and the 911 identities.
+FOLDED = (
+    ("EVENT_DISPATCH_CLOSED", "callIds", "callId"),
+    ("EVENT_REMOVE_911", "callIds", "callId"),
+    ("EVENT_UNIT_PANIC", "identIds", "identId"),
+    ("EVENT_DISPATCH_UNIT_ATTACH", "idents", "ident"),
+    ("EVENT_PAGER_REBORN", "identIds", "players"),
+    ("EVENT_911", "identities", "communityUserIds"),
+)
+MEGABYTE = 1_000_000
+
+
+def validated(body: bytes) -> str:
+    """What the HTTP flow does with a body whose key matched: its model, or its problems."""
+    try:
+        parse_event(body).canonical_data()
+    except ValidationError as refused:
+        problems(refused)
+        return "422"
+    return "200"
+
+
+def hostile_bodies() -> list[tuple[str, bytes]]:
+    bodies = []
+    for event_type, field, spelling in FOLDED:
+        over = colliding_body(event_type, field, spelling, limit=MEGABYTE)
+        bodies.append((f"{event_type} {field}, 1 MB", over))
+        # Just under the cap: every id compared with the others.
+        under = colliding_body(event_type, field, spelling, count=MAX_LIST_ITEMS - 1)
+        bodies.append((f"{event_type} {field}, {MAX_LIST_ITEMS - 1} ids", under))
+    junk = json.dumps(
+        {"key": "k", "type": "EVENT_UNIT_UPDATE", "data": {"units": [1] * (MEGABYTE // 3)}}
+    )
+    bodies.append(("EVENT_UNIT_UPDATE units all bad, 1 MB", junk.encode()))
+    return bodies
+
+
+def colliding(repeat: int) -> None:
+    print(
+        f"python {platform.python_version()}, pydantic {metadata.version('pydantic')}, load "
+        f"average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; best of {repeat} runs"
+    )
+    header = f"{'body':<46} {'bytes':>8} {'answer':>6} {'ours ms':>8} {'loads ms':>9} {'ratio':>6}"
+    print(header)
+    print("-" * len(header))
+    for name, body in hostile_bodies():
+        answer = validated(body)
+        ours = min(best_of(partial(validated, body), 1) for _ in range(repeat)) * 1e3
+        loads = min(best_of(partial(json.loads, body), 1) for _ in range(repeat)) * 1e3
+        print(
+            f"{name:<46} {len(body):>8} {answer:>6} {ours:>8.2f} {loads:>9.2f} {ours / loads:>6.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="validation cost per event family")
     parser.add_argument("--number", type=int, default=500, help="calls per run")
     parser.add_argument("--repeat", type=int, default=31, help="runs per body; the best counts")
+    parser.add_argument(
+        "--colliding", action="store_true", help="hostile bodies of colliding integers instead"
+    )
     arguments = parser.parse_args()
+    if arguments.colliding:
+        colliding(min(arguments.repeat, 5))
+        return
 
     rows: dict[tuple[str, str], list[tuple[float, float, int]]] = defaultdict(list)
     for fixture in load_fixtures():

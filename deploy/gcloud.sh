@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Deploy the Sonoran CAD receiver with gcloud alone: the same resources as
-# deploy/terraform (two functions, topic, dead-letter topic, push subscription,
-# service accounts, secrets), safe to re-run: each step describes the resource
-# and creates it only when missing, and `gcloud functions deploy` updates.
+# deploy/terraform (two functions, their build account and image repository,
+# topic, dead-letter topic, quarantine topic, push subscription, service
+# accounts, secrets), safe to re-run: each step describes the resource and
+# creates it only when missing, and `gcloud functions deploy` updates. It works
+# in a fresh project: it enables the APIs, creates the Pub/Sub service agent
+# before naming it, and builds with its own account.
 #
 # The API key never appears on a command line here. Add it as a secret version
 # yourself (the script tells you how when the secret is still empty).
@@ -26,6 +29,8 @@ environment variable shown; flags win.
   --concurrency N              CONCURRENCY, default 8 (THREADS follows it)
   --cpu 1|2                    CPU, default 1 (below 1 vCPU forces concurrency 1)
   --memory SIZE                MEMORY, default 512Mi (512Mi, 1Gi, 2Gi or 4Gi)
+  --event-timeout SECONDS      EVENT_TIMEOUT, default 60: how long the platform
+                               lets one request run before answering 504 itself
   --routes SPEC                ROUTES, default '*=publish,GET_LOGS=drop'
   --handlers SPEC              HANDLERS, default '*=log'
   --strict-types true|false    STRICT_TYPES, default false
@@ -35,8 +40,24 @@ environment variable shown; flags win.
   --forward-url URL            FORWARD_URL: forward handler target; secret
                                <prefix>-forward-secret as FORWARD_SECRET
   --with-pull-subscription     CREATE_PULL_SUBSCRIPTION=1: <prefix>-events-pull
+  --with-direct-delivery       ENABLE_DIRECT_DELIVERY=1: a static IP on plain HTTP
+                               port 80 for the CAD panel, about $18 a month
+                               (docs/direct-delivery.md)
+  --with-direct-delivery-rate-limit
+                               DIRECT_DELIVERY_RATE_LIMIT=1: Cloud Armor answers
+                               429 to a client IP above the rate below
+  --direct-delivery-rate-limit-per-minute N
+                               DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE, default 600
+  --with-monitoring            ENABLE_MONITORING=1: log-based metrics, alert policies,
+                               an uptime check and a dashboard, about $9 a month
+                               (docs/monitoring.md)
+  --alert-email ADDRESS        ALERT_EMAIL: where the alerts are e-mailed
+  --no-events-alert-hours N    NO_EVENTS_ALERT_HOURS, default 0 (off): alert when no
+                               event was accepted for N hours (1-23)
   --build-service-account EMAIL
-                               BUILD_SERVICE_ACCOUNT: account Cloud Build uses
+                               BUILD_SERVICE_ACCOUNT: account Cloud Build builds
+                               the functions as; default <prefix>-build, created
+                               here; either way it gets the build roles
   --dry-run                    print every gcloud command instead of running it
   -h, --help                   this text
 
@@ -47,6 +68,9 @@ has a version. Add one without putting the key on a command line:
       sonorancad-api-keys --project=PROJECT_ID --data-file=-
 
 then run the script again.
+
+Needs the gcloud beta commands (gcloud components install beta; Cloud Shell
+has them) for `gcloud beta services identity create`.
 EOF
 }
 
@@ -59,6 +83,7 @@ WORKER_MAX_INSTANCES="${WORKER_MAX_INSTANCES:-3}"
 CONCURRENCY="${CONCURRENCY:-8}"
 CPU="${CPU:-1}"
 MEMORY="${MEMORY:-512Mi}"
+EVENT_TIMEOUT="${EVENT_TIMEOUT:-60}"
 ROUTES="${ROUTES:-*=publish,GET_LOGS=drop}"
 HANDLERS="${HANDLERS:-*=log}"
 STRICT_TYPES="${STRICT_TYPES:-false}"
@@ -66,6 +91,12 @@ DEAD_LETTER_ATTEMPTS="${DEAD_LETTER_ATTEMPTS:-10}"
 ENABLE_DISCORD_WEBHOOK="${ENABLE_DISCORD_WEBHOOK:-0}"
 FORWARD_URL="${FORWARD_URL:-}"
 CREATE_PULL_SUBSCRIPTION="${CREATE_PULL_SUBSCRIPTION:-0}"
+ENABLE_DIRECT_DELIVERY="${ENABLE_DIRECT_DELIVERY:-0}"
+DIRECT_DELIVERY_RATE_LIMIT="${DIRECT_DELIVERY_RATE_LIMIT:-0}"
+DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE="${DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE:-600}"
+ENABLE_MONITORING="${ENABLE_MONITORING:-0}"
+ALERT_EMAIL="${ALERT_EMAIL:-}"
+NO_EVENTS_ALERT_HOURS="${NO_EVENTS_ALERT_HOURS:-0}"
 BUILD_SERVICE_ACCOUNT="${BUILD_SERVICE_ACCOUNT:-}"
 DRY_RUN=0
 
@@ -89,6 +120,7 @@ while [[ $# -gt 0 ]]; do
     --concurrency) need_value "$@"; CONCURRENCY=$2; shift 2 ;;
     --cpu) need_value "$@"; CPU=$2; shift 2 ;;
     --memory) need_value "$@"; MEMORY=$2; shift 2 ;;
+    --event-timeout) need_value "$@"; EVENT_TIMEOUT=$2; shift 2 ;;
     --routes) need_value "$@"; ROUTES=$2; shift 2 ;;
     --handlers) need_value "$@"; HANDLERS=$2; shift 2 ;;
     --strict-types) need_value "$@"; STRICT_TYPES=$2; shift 2 ;;
@@ -96,6 +128,12 @@ while [[ $# -gt 0 ]]; do
     --with-discord) ENABLE_DISCORD_WEBHOOK=1; shift ;;
     --forward-url) need_value "$@"; FORWARD_URL=$2; shift 2 ;;
     --with-pull-subscription) CREATE_PULL_SUBSCRIPTION=1; shift ;;
+    --with-direct-delivery) ENABLE_DIRECT_DELIVERY=1; shift ;;
+    --with-direct-delivery-rate-limit) DIRECT_DELIVERY_RATE_LIMIT=1; shift ;;
+    --direct-delivery-rate-limit-per-minute) need_value "$@"; DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE=$2; shift 2 ;;
+    --with-monitoring) ENABLE_MONITORING=1; shift ;;
+    --alert-email) need_value "$@"; ALERT_EMAIL=$2; shift 2 ;;
+    --no-events-alert-hours) need_value "$@"; NO_EVENTS_ALERT_HOURS=$2; shift 2 ;;
     --build-service-account) need_value "$@"; BUILD_SERVICE_ACCOUNT=$2; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -121,6 +159,7 @@ whole_in_range --max-instances "$MAX_INSTANCES" 1 100
 whole_in_range --worker-max-instances "$WORKER_MAX_INSTANCES" 1 100
 whole_in_range --concurrency "$CONCURRENCY" 1 80
 whole_in_range --dead-letter-attempts "$DEAD_LETTER_ATTEMPTS" 5 100
+whole_in_range --event-timeout "$EVENT_TIMEOUT" 1 3600
 [[ $CPU == 1 || $CPU == 2 ]] || die "--cpu must be 1 or 2 (fractional vCPUs force concurrency 1)"
 [[ $MEMORY =~ ^(512Mi|1Gi|2Gi|4Gi)$ ]] || die "--memory must be 512Mi, 1Gi, 2Gi or 4Gi"
 [[ $STRICT_TYPES == true || $STRICT_TYPES == false ]] || die "--strict-types must be true or false"
@@ -131,6 +170,17 @@ whole_in_range --dead-letter-attempts "$DEAD_LETTER_ATTEMPTS" 5 100
   die "--build-service-account must be a service account email"
 [[ $ENABLE_DISCORD_WEBHOOK == 1 || $HANDLERS != *discord* ]] || die "--handlers name discord: add --with-discord"
 [[ -n $FORWARD_URL || $HANDLERS != *forward* ]] || die "--handlers name forward: add --forward-url"
+whole_in_range --direct-delivery-rate-limit-per-minute "$DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE" 60 100000
+[[ $ENABLE_DIRECT_DELIVERY == 1 || $DIRECT_DELIVERY_RATE_LIMIT == 0 ]] ||
+  die "--with-direct-delivery-rate-limit needs --with-direct-delivery"
+# The address is put into a template with sed (gcloud.d/monitoring.sh): the
+# pattern also keeps out the characters sed would read (& \ |).
+[[ -z $ALERT_EMAIL || $ALERT_EMAIL =~ ^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$ ]] ||
+  die "--alert-email must be one e-mail address"
+# Cloud Monitoring allows at most 23.5 hours of absence.
+whole_in_range --no-events-alert-hours "$NO_EVENTS_ALERT_HOURS" 0 23
+[[ $ENABLE_MONITORING == 1 || (-z $ALERT_EMAIL && $NO_EVENTS_ALERT_HOURS == 0) ]] ||
+  die "--alert-email and --no-events-alert-hours need --with-monitoring"
 
 # --- names (the same as deploy/terraform) ---------------------------------------
 
@@ -140,6 +190,10 @@ WORKER_FN="${NAME_PREFIX}-worker"
 EVENT_SA="${NAME_PREFIX}-event@${PROJECT_ID}.iam.gserviceaccount.com"
 WORKER_SA="${NAME_PREFIX}-worker@${PROJECT_ID}.iam.gserviceaccount.com"
 PUSH_SA="${NAME_PREFIX}-push@${PROJECT_ID}.iam.gserviceaccount.com"
+# The build account: ours unless --build-service-account names another.
+BUILD_SA="${BUILD_SERVICE_ACCOUNT:-${NAME_PREFIX}-build@${PROJECT_ID}.iam.gserviceaccount.com}"
+AR_REPO="${NAME_PREFIX}-functions"
+AR_REPO_PATH="projects/${PROJECT_ID}/locations/${REGION}/repositories/${AR_REPO}"
 TOPIC="${NAME_PREFIX}-events"
 TOPIC_PATH="projects/${PROJECT_ID}/topics/${TOPIC}"
 DLT="${NAME_PREFIX}-events-dead-letter"
@@ -147,6 +201,9 @@ DLT_PATH="projects/${PROJECT_ID}/topics/${DLT}"
 DLT_SUB="${NAME_PREFIX}-events-dead-letter"
 PUSH_SUB="${NAME_PREFIX}-worker-push"
 PULL_SUB="${NAME_PREFIX}-events-pull"
+QUARANTINE_TOPIC="${NAME_PREFIX}-quarantine"
+QUARANTINE_TOPIC_PATH="projects/${PROJECT_ID}/topics/${QUARANTINE_TOPIC}"
+QUARANTINE_SUB="${NAME_PREFIX}-quarantine-pull"
 API_KEYS_SECRET="${NAME_PREFIX}-api-keys"
 DISCORD_SECRET="${NAME_PREFIX}-discord-webhook"
 FORWARD_SECRET_NAME="${NAME_PREFIX}-forward-secret"
@@ -155,6 +212,14 @@ FORWARD_SECRET_NAME="${NAME_PREFIX}-forward-secret"
 API_KEYS_FILE="/etc/sonoran-keys/api-keys"
 LABELS="app=sonorancad-receiver,managed-by=gcloud-sh"
 P=(--project="$PROJECT_ID")
+
+# What the functions run, and all that is uploaded: the same allow-list as
+# deploy/terraform/source.tf (main.py, the packages it imports, requirements.txt
+# for the buildpack). A change anywhere else deploys nothing new.
+SOURCE_TOP_FILES=(main.py requirements.txt)
+SOURCE_PACKAGES=(sonoran_receiver handlers)
+# The images Artifact Registry keeps per function (deploy/terraform/build.tf).
+IMAGES_KEPT=5
 
 # --- running, or printing -------------------------------------------------------
 
@@ -224,11 +289,17 @@ fi
 
 # --- APIs -----------------------------------------------------------------------
 
-note "APIs (Eventarc is not needed: the worker is fed by our own push subscription)"
+note "APIs, all of them first (Eventarc is not needed: the worker is fed by our own push subscription)"
 run gcloud services enable "${P[@]}" \
   artifactregistry.googleapis.com cloudbuild.googleapis.com cloudfunctions.googleapis.com \
-  iam.googleapis.com pubsub.googleapis.com run.googleapis.com \
+  iam.googleapis.com logging.googleapis.com pubsub.googleapis.com run.googleapis.com \
   secretmanager.googleapis.com storage.googleapis.com
+
+# Google creates the Pub/Sub service agent lazily; in a fresh project the grants
+# below that name it fail until it exists. Creating it is idempotent: an
+# existing agent is returned as it is.
+note "Pub/Sub service agent: created now, before any grant names it"
+run gcloud beta services identity create --service=pubsub.googleapis.com "${P[@]}"
 
 if ((DRY_RUN)); then
   PROJECT_NUMBER="PROJECT_NUMBER"
@@ -250,6 +321,18 @@ note "Service accounts: one per function, one for the push subscription's token"
 ensure_service_account "$EVENT_SA" "Sonoran CAD event function (runtime)"
 ensure_service_account "$WORKER_SA" "Sonoran CAD worker function (runtime)"
 ensure_service_account "$PUSH_SA" "Sonoran CAD worker push (invoker)"
+
+# Cloud Build builds both functions as this account, not as the Compute Engine
+# default account a new project would use, which may lack the roles or not exist
+# at all ("Custom Service Account for Cloud Build", docs/deploy.md).
+BUILD_SETUP_NEW=0
+if [[ -z $BUILD_SERVICE_ACCOUNT ]]; then
+  if ! exists gcloud iam service-accounts describe "$BUILD_SA" "${P[@]}"; then
+    run gcloud iam service-accounts create "${BUILD_SA%%@*}" "${P[@]}" \
+      --display-name="Sonoran CAD functions (build)"
+    BUILD_SETUP_NEW=1
+  fi
+fi
 
 # --- secrets (never their values) -------------------------------------------------
 
@@ -342,6 +425,105 @@ fi
 run_retry gcloud pubsub topics add-iam-policy-binding "$TOPIC" "${P[@]}" \
   --member="serviceAccount:$EVENT_SA" --role=roles/pubsub.publisher
 
+# Neither sender retries, so an event refused after a good key (400/422) is kept
+# here; the replay command reads the pull subscription. The topic keeps
+# messages 31 days (the most Pub/Sub allows), so the subscription can be sought
+# back past its own 7 days (deploy/terraform/pubsub.tf).
+note "Quarantine topic and its pull subscription: events refused after a good key, kept for a replay"
+if exists gcloud pubsub topics describe "$QUARANTINE_TOPIC" "${P[@]}"; then
+  run gcloud pubsub topics update "$QUARANTINE_TOPIC" "${P[@]}" --message-retention-duration=31d
+else
+  run gcloud pubsub topics create "$QUARANTINE_TOPIC" "${P[@]}" --message-retention-duration=31d --labels="$LABELS"
+fi
+if ! exists gcloud pubsub subscriptions describe "$QUARANTINE_SUB" "${P[@]}"; then
+  run gcloud pubsub subscriptions create "$QUARANTINE_SUB" "${P[@]}" --topic="$QUARANTINE_TOPIC" \
+    --ack-deadline=60 --message-retention-duration=7d --expiration-period=never --labels="$LABELS"
+fi
+run_retry gcloud pubsub topics add-iam-policy-binding "$QUARANTINE_TOPIC" "${P[@]}" \
+  --member="serviceAccount:$EVENT_SA" --role=roles/pubsub.publisher
+
+# --- build: the image repository and the build account's roles ---------------------
+
+# Our own repository, passed to both deploys: Cloud Functions' default
+# gcf-artifacts keeps every image forever. A keep policy wins over a delete
+# policy (Artifact Registry, "Cleanup policy overview"), so the most recent
+# images of each function stay and older ones go after a day.
+CLEANUP_POLICIES='[
+  {"name": "delete-older-than-a-day", "action": {"type": "Delete"}, "condition": {"tagState": "any", "olderThan": "1d"}},
+  {"name": "keep-most-recent", "action": {"type": "Keep"}, "mostRecentVersions": {"keepCount": '"$IMAGES_KEPT"'}}
+]'
+note "Artifact Registry repository for the functions' images, with cleanup policies"
+if ! exists gcloud artifacts repositories describe "$AR_REPO" "${P[@]}" --location="$REGION"; then
+  run gcloud artifacts repositories create "$AR_REPO" "${P[@]}" --location="$REGION" \
+    --repository-format=docker --description="Images of the Sonoran CAD receiver's functions" \
+    --labels="$LABELS"
+  BUILD_SETUP_NEW=1
+fi
+if ((DRY_RUN)); then
+  note "the policies, given on stdin (--policy=-):"
+  while IFS= read -r line; do note "  $line"; done <<<"$CLEANUP_POLICIES"
+fi
+run gcloud artifacts repositories set-cleanup-policies "$AR_REPO" "${P[@]}" --location="$REGION" \
+  --policy=- --no-dry-run <<<"$CLEANUP_POLICIES"
+
+# The roles Google lists for a custom build account (logging.logWriter,
+# artifactregistry.writer, storage.objectViewer), each on the narrowest
+# resource: deploy/terraform/build.tf has the evidence for each.
+FUNCTION_SOURCES_BUCKET="gcf-v2-sources-${PROJECT_NUMBER}-${REGION}"
+note "The build account's roles: image writer on $AR_REPO, log writer, source reader on $FUNCTION_SOURCES_BUCKET only"
+run_retry gcloud artifacts repositories add-iam-policy-binding "$AR_REPO" "${P[@]}" --location="$REGION" \
+  --member="serviceAccount:$BUILD_SA" --role=roles/artifactregistry.writer
+# Log writing can only be granted on the project.
+run_retry gcloud projects add-iam-policy-binding "$PROJECT_ID" \
+  --member="serviceAccount:$BUILD_SA" --role=roles/logging.logWriter --condition=None
+# Cloud Functions copies the source into its own bucket, which does not exist
+# before the first deploy: a condition on its name is the narrowest grant.
+run_retry gcloud projects add-iam-policy-binding "$PROJECT_ID" \
+  --member="serviceAccount:$BUILD_SA" --role=roles/storage.objectViewer \
+  --condition="expression=resource.name.startsWith(\"projects/_/buckets/${FUNCTION_SOURCES_BUCKET}\"),title=function-sources-only,description=Only the Cloud Functions source bucket"
+if ((BUILD_SETUP_NEW)); then
+  # IAM changes take a while to reach Cloud Build; the provider's own example
+  # waits as long (deploy/terraform/build.tf).
+  note "waiting 60 s for the new build account and its roles to take effect"
+  ((DRY_RUN)) || sleep 60
+fi
+
+# --- source: only what the functions run ----------------------------------------------
+
+source_files() {
+  local package
+  {
+    printf '%s\n' "${SOURCE_TOP_FILES[@]}"
+    for package in "${SOURCE_PACKAGES[@]}"; do
+      (cd "$SOURCE_DIR" && find "$package" -type f -name '*.py' -not -path '*/__pycache__/*')
+    done
+  } | LC_ALL=C sort
+}
+
+remove_source_stage() {
+  if ((!DRY_RUN)) && [[ -n ${SOURCE_STAGE:-} && -d $SOURCE_STAGE ]]; then
+    rm -rf "$SOURCE_STAGE"
+  fi
+}
+
+# gcloud uploads the directory given to --source (minus what a .gcloudignore
+# in it names): a temporary copy of the allow-list, so nothing else in the
+# checkout (.env, tests, notes) can reach the bucket.
+note "Source: a temporary directory holding only the files the functions run"
+if ((DRY_RUN)); then
+  SOURCE_STAGE="STAGED_SOURCE_DIR"
+  while IFS= read -r file; do note "staged: $file"; done < <(source_files)
+else
+  SOURCE_STAGE="$(mktemp -d "${TMPDIR:-/tmp}/sonorancad-source.XXXXXX")"
+  trap remove_source_stage EXIT
+  while IFS= read -r file; do
+    mkdir -p "$(dirname "$SOURCE_STAGE/$file")"
+    cp "$SOURCE_DIR/$file" "$SOURCE_STAGE/$file"
+  done < <(source_files)
+  # Without one, gcloud writes a default .gcloudignore into the directory.
+  cp "$SOURCE_DIR/.gcloudignore" "$SOURCE_STAGE/.gcloudignore"
+fi
+
 # --- functions --------------------------------------------------------------------
 
 # gcloud's ^@^ prefix makes @ the list separator, because route and handler
@@ -352,13 +534,12 @@ join_env() {
 }
 
 COMMON_DEPLOY=(
-  "${P[@]}" --region="$REGION" --gen2 --runtime=python312 --source="$SOURCE_DIR"
+  "${P[@]}" --region="$REGION" --gen2 --runtime=python312 --source="$SOURCE_STAGE"
+  --build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SA}"
+  --docker-repository="$AR_REPO_PATH"
   --trigger-http --cpu="$CPU" --memory="$MEMORY" --concurrency="$CONCURRENCY"
   --update-labels="$LABELS" --quiet
 )
-if [[ -n $BUILD_SERVICE_ACCOUNT ]]; then
-  COMMON_DEPLOY+=(--build-service-account="projects/${PROJECT_ID}/serviceAccounts/${BUILD_SERVICE_ACCOUNT}")
-fi
 
 HANDLER_ENV=("SONORAN_HANDLERS=$HANDLERS")
 if [[ -n $FORWARD_URL ]]; then
@@ -368,6 +549,7 @@ fi
 EVENT_ENV=(
   "THREADS=$CONCURRENCY" "WORKERS=1"
   "PUBSUB_TOPIC=$TOPIC_PATH"
+  "PUBSUB_QUARANTINE_TOPIC=$QUARANTINE_TOPIC_PATH"
   "SONORAN_API_KEYS_FILE=$API_KEYS_FILE"
   "SONORAN_ROUTES=$ROUTES"
   "SONORAN_STRICT_TYPES=$STRICT_TYPES"
@@ -388,7 +570,7 @@ run gcloud functions deploy "$EVENT_FN" "${COMMON_DEPLOY[@]}" \
   --entry-point=sonorancad_event \
   --allow-unauthenticated --ingress-settings=all \
   --service-account="$EVENT_SA" \
-  --min-instances="$MIN_INSTANCES" --max-instances="$MAX_INSTANCES" --timeout=60s \
+  --min-instances="$MIN_INSTANCES" --max-instances="$MAX_INSTANCES" --timeout="${EVENT_TIMEOUT}s" \
   --set-env-vars="$(join_env "${EVENT_ENV[@]}")" \
   --set-secrets="$(
     IFS=,
@@ -405,14 +587,20 @@ if ((${#HANDLER_SECRETS[@]})); then
     printf '%s' "${HANDLER_SECRETS[*]}"
   )")
 fi
-note "Worker: private, internal ingress, invoked only by the push subscription"
+# Ingress all, on purpose: Cloud Run's ingress page counts a same-project
+# Pub/Sub push as internal, the Cloud Run functions page does not list Pub/Sub
+# (deploy/terraform/functions.tf quotes both), and a wrong guess would refuse
+# every push. The worker stays private through IAM: only the push account may
+# invoke it, anyone else gets 403 before the function runs.
+note "Worker: private, invoked only by the push subscription's account"
 run gcloud functions deploy "$WORKER_FN" "${COMMON_DEPLOY[@]}" \
   --entry-point=sonorancad_worker \
-  --no-allow-unauthenticated --ingress-settings=internal-only \
+  --no-allow-unauthenticated --ingress-settings=all \
   --service-account="$WORKER_SA" \
   --min-instances=0 --max-instances="$WORKER_MAX_INSTANCES" --timeout=60s \
   --set-env-vars="$(join_env "THREADS=$CONCURRENCY" "WORKERS=1" "${HANDLER_ENV[@]}")" \
   "${WORKER_SECRET_FLAGS[@]}"
+remove_source_stage
 
 if ((DRY_RUN)); then
   WORKER_URL="https://WORKER_URL"
@@ -468,10 +656,30 @@ fi
 
 # --- what to paste ----------------------------------------------------------------
 
+# The CAD panel takes an IP and a port, never this URL: direct delivery (below,
+# docs/direct-delivery.md) gives it one.
 cat <<EOF
 # Done.
 #   Event URL (open it in a browser: it answers ok):  ${EVENT_URL}/sonorancad/event
 #   FiveM config.json pushEventForwardUrl (server 1):  ${EVENT_URL}/sonorancad/event?server=1
-#   CAD Admin > Advanced > In-Game Integration:        ${EVENT_URL}  (the CAD appends /sonorancad/event)
 #   Topic: ${TOPIC_PATH}   Dead letters: projects/${PROJECT_ID}/subscriptions/${DLT_SUB}
+#   Quarantine (refused after a good key): projects/${PROJECT_ID}/subscriptions/${QUARANTINE_SUB}
+#   Built by: ${BUILD_SA}, images in ${AR_REPO_PATH}
 EOF
+
+# === optional features =============================================================
+# Each lives in deploy/gcloud.d/<feature>.sh: one `source` line and one call
+# here, in this section, after everything above exists. A feature's function
+# does nothing unless its option is set.
+
+# --- optional: direct delivery from the CAD panel (ends with the IP and port to type) ---
+
+# shellcheck source=gcloud.d/direct_delivery.sh
+source "${SOURCE_DIR}/deploy/gcloud.d/direct_delivery.sh"
+deploy_direct_delivery
+
+# --- optional: monitoring and alerts (ends with the dashboard's URL) ---------------
+
+# shellcheck source=gcloud.d/monitoring.sh
+source "${SOURCE_DIR}/deploy/gcloud.d/monitoring.sh"
+deploy_monitoring

@@ -1,9 +1,15 @@
 """`discord`: one Discord webhook message per event (`DISCORD_WEBHOOK_URL`).
 
 `EVENT_911`, `EVENT_UNIT_PANIC` and `EVENT_DISPATCH_NEW` get an embed; other types a short
-line with ids only. Event text is the community's free text: `allowed_mentions` is empty so
-a caller named `@everyone` pings no one, and every text is cut to Discord's limits so a long
-description never turns the message into a 400.
+line with ids only. Event text is the community's free text: every piece of it is escaped
+(`handlers.discord_text`) so no markdown, link, heading, spoiler or mention in it renders,
+`allowed_mentions` is empty as well so a caller named `@everyone` pings no one whatever the
+text, and every text is cut to Discord's limits after escaping so a long description never
+turns the message into a 400.
+
+Bounds: both attempts and the one `429` wait between them fit in `HANDLER_DEADLINE_S`
+(`handlers.delivery`): a stated wait is waited out only if it is at most `MAX_RETRY_WAIT_S`
+and leaves `MIN_RETRY_CALL_S` for the second attempt.
 
 Not idempotent on Discord's side: when Pub/Sub redelivers an event (a later handler failed,
 or the answer was lost), the channel gets the message again.
@@ -17,9 +23,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
-
-from handlers.delivery import DeliveryFailed, post, require_success
+from handlers.delivery import (
+    HANDLER_DEADLINE_S,
+    Deadline,
+    DeliveryFailed,
+    Reply,
+    post,
+    require_success,
+)
+from handlers.discord_text import cut, escape_markdown, units
 from handlers.log import event_ids
 from handlers.registry import register
 from sonoran_receiver import logs
@@ -39,6 +51,8 @@ CONTENT_LIMIT = 2000
 # A longer rate limit is not waited out: the request (inline) or the delivery (worker) would
 # be held for it; failing lets Pub/Sub redeliver later with its own backoff.
 MAX_RETRY_WAIT_S = 5.0
+# Not worth waiting when less than this would be left for the second attempt.
+MIN_RETRY_CALL_S = 1.0
 _UNSTATED_RETRY_WAIT_S = 1.0
 
 _RED = 0xE74C3C
@@ -53,11 +67,17 @@ def send_to_discord(event: CanonicalEvent, settings: Settings) -> None:
     url = settings.discord_webhook_url
     if url is None:
         raise DeliveryFailed("discord: DISCORD_WEBHOOK_URL is not set")
+    deliver(url, event, Deadline(HANDLER_DEADLINE_S))
+
+
+def deliver(url: str, event: CanonicalEvent, deadline: Deadline) -> None:
+    """Post the event's message; on `429`, wait once and post again, all within `deadline`."""
     body = json.dumps(discord_message(event), separators=(",", ":")).encode("ascii")
-    response = post(url, body, {}, handler="discord")
-    if response.status_code == 429:
-        wait_s = _retry_after_s(response)
-        if wait_s > MAX_RETRY_WAIT_S:
+    reply = post(url, body, {}, handler="discord", deadline=deadline)
+    if reply.status == 429:
+        wait_s = _retry_after_s(reply)
+        # The wait and the second attempt share the handler's deadline with the first.
+        if wait_s > min(MAX_RETRY_WAIT_S, deadline.remaining() - MIN_RETRY_CALL_S):
             raise DeliveryFailed(f"discord: rate limited for {wait_s:.1f} s")
         logs.warning(
             "discord rate limited, retrying once",
@@ -66,8 +86,8 @@ def send_to_discord(event: CanonicalEvent, settings: Settings) -> None:
             event_id=event.event_id,
         )
         time.sleep(wait_s)
-        response = post(url, body, {}, handler="discord")
-    require_success(response, handler="discord")
+        reply = post(url, body, {}, handler="discord", deadline=deadline)
+    require_success(reply, handler="discord")
 
 
 def discord_message(event: CanonicalEvent) -> dict[str, Any]:
@@ -76,9 +96,11 @@ def discord_message(event: CanonicalEvent) -> dict[str, Any]:
     message: dict[str, Any] = {"allowed_mentions": {"parse": []}}
     build = _EMBEDS.get(event.type)
     if build is None:
-        message["content"] = _cut(_short_line(event), CONTENT_LIMIT)
+        message["content"] = cut(_short_line(event), CONTENT_LIMIT)
     else:
         data = event.data if isinstance(event.data, dict) else {}
+        # Not escaped: Discord shows footers as plain text, so a backslash would show
+        # (github.com/Pycord-Development/pycord/issues/96); `?server=` allows `A-Za-z0-9_.-`.
         footer = "Sonoran CAD" + (f" · server {event.server}" if event.server else "")
         message["embeds"] = [build(data).render(footer=footer, timestamp=event.received_at)]
     return message
@@ -93,32 +115,32 @@ class _Embed:
 
     def add(self, name: str, value: Any) -> None:
         """Add a field when there is something to show (Discord refuses empty values)."""
-        text = _text(value)
+        text = _shown(value)
         if text:
-            self.fields.append((name, text))
+            self.fields.append((escape_markdown(name), text))
 
     def render(self, *, footer: str, timestamp: str) -> dict[str, Any]:
         """The embed object, every text within its own limit and all within 6000."""
-        title = _cut(self.title, TITLE_LIMIT)
-        footer = _cut(footer, FOOTER_LIMIT)
-        description = _cut(self.description, DESCRIPTION_LIMIT)
+        title = cut(self.title, TITLE_LIMIT)
+        footer = cut(footer, FOOTER_LIMIT)
+        description = cut(self.description, DESCRIPTION_LIMIT)
         fields = [
-            (_cut(name, FIELD_NAME_LIMIT), _cut(value, FIELD_VALUE_LIMIT))
+            (cut(name, FIELD_NAME_LIMIT), cut(value, FIELD_VALUE_LIMIT))
             for name, value in self.fields[:FIELD_COUNT_LIMIT]
         ]
-        over = _units(title, footer, description, *(n + v for n, v in fields)) - EMBED_TOTAL_LIMIT
+        over = units(title, footer, description, *(n + v for n, v in fields)) - EMBED_TOTAL_LIMIT
         # The description is the longest free text, so it gives way first; then field values,
         # from the last. Titles, names and our footer are short, so this always fits.
         if over > 0:
-            kept = _cut(description, max(_units(description) - over, 0))
-            over -= _units(description) - _units(kept)
+            kept = cut(description, max(units(description) - over, 0))
+            over -= units(description) - units(kept)
             description = kept
         for index in reversed(range(len(fields))):
             if over <= 0:
                 break
             name, value = fields[index]
-            kept = _cut(value, max(_units(value) - over, 1))
-            over -= _units(value) - _units(kept)
+            kept = cut(value, max(units(value) - over, 1))
+            over -= units(value) - units(kept)
             fields[index] = (name, kept)
         embed: dict[str, Any] = {
             "title": title,
@@ -142,7 +164,7 @@ def _call_911(data: dict[str, Any]) -> _Embed:
         embed = _Embed("Civil 911 call", _YELLOW)
     else:
         embed = _Embed("911 call", _ORANGE)
-    embed.description = _text(call.get("description"))
+    embed.description = _shown(call.get("description"))
     embed.add("Caller", call.get("caller"))
     embed.add("Location", call.get("location"))
     embed.add("Postal", _object(call.get("metaData")).get("postal"))
@@ -167,9 +189,9 @@ def _unit_panic(data: dict[str, Any]) -> _Embed:
 def _dispatch_new(data: dict[str, Any]) -> _Embed:
     """Catalogue 3.8: the call object sits in `data.dispatch`."""
     call = _object(data.get("dispatch"))
-    title = _text(call.get("title"))
+    title = _shown(call.get("title"))
     embed = _Embed(f"New call: {title}" if title else "New dispatch call", _BLUE)
-    embed.description = _text(call.get("description"))
+    embed.description = _shown(call.get("description"))
     embed.add("Code", call.get("code"))
     embed.add("Address", " ".join(filter(None, (_text(call.get(k)) for k in ("block", "address")))))
     embed.add("Postal", call.get("postal"))
@@ -187,23 +209,28 @@ _EMBEDS = {
 
 
 def _short_line(event: CanonicalEvent) -> str:
-    """Type, server and numeric ids: no free text for types without an embed."""
-    line = f"Sonoran CAD `{event.type}`"
+    """Type, server and numeric ids: no free text for types without an embed.
+
+    Even these are escaped: an id's name is a key of the event's data as sent, and a type
+    name's `_` would start italics.
+    """
+    line = f"Sonoran CAD {_shown(event.type)}"
     if event.server:
-        line += f" (server {event.server})"
+        line += f" (server {_shown(event.server)})"
     ids = event_ids(event.data)
     if ids:
-        line += ": " + "; ".join(f"{name} {_text(value)}" for name, value in ids.items())
+        line += ": " + "; ".join(f"{_shown(name)} {_shown(value)}" for name, value in ids.items())
     return line
 
 
-def _retry_after_s(response: requests.Response) -> float:
+def _retry_after_s(reply: Reply) -> float:
     """Discord states the wait in the `Retry-After` header and as `retry_after` in the body."""
-    stated: Any = response.headers.get("Retry-After")
+    stated: Any = reply.headers.get("retry-after")
     if stated is None:
         try:
-            stated = response.json().get("retry_after")
+            stated = json.loads(reply.body).get("retry_after")
         except (ValueError, AttributeError):
+            # Not JSON, not an object, or cut at MAX_ANSWER_BYTES: the default wait.
             stated = None
     try:
         seconds = float(stated)
@@ -214,6 +241,11 @@ def _retry_after_s(response: requests.Response) -> float:
 
 def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _shown(value: Any) -> str:
+    """Event text as it goes into the message: `_text`, escaped."""
+    return escape_markdown(_text(value))
 
 
 def _text(value: Any) -> str:
@@ -230,26 +262,3 @@ def _text(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(filter(None, (_text(item) for item in value)))
     return ""
-
-
-def _units(*texts: str) -> int:
-    # Discord does not say how it counts characters; UTF-16 units are never fewer than code
-    # points, so a text cut by them fits whichever way Discord counts.
-    return sum(len(text.encode("utf-16-le", "surrogatepass")) // 2 for text in texts)
-
-
-def _cut(text: str, limit: int) -> str:
-    """`text` if it fits, else its start and `…` within `limit` UTF-16 units."""
-    if _units(text) <= limit:
-        return text
-    if limit <= 0:
-        return ""
-    kept: list[str] = []
-    used = 0
-    for char in text:
-        size = 2 if ord(char) > 0xFFFF else 1
-        if used + size > limit - 1:
-            break
-        kept.append(char)
-        used += size
-    return "".join(kept) + "…"

@@ -4,7 +4,8 @@ The body is exactly the published message data (`CanonicalEvent.message_bytes()`
 key). Headers: `webhook-id` (the `event_id`, the same on every redelivery, so the receiver
 can drop repeats), `webhook-timestamp` (unix seconds, when this attempt was sent) and
 `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed with the bytes
-of `FORWARD_SECRET` after `whsec_`. Any Standard Webhooks library verifies it.
+of `FORWARD_SECRET` after `whsec_`. Any Standard Webhooks library verifies it. The call has
+`HANDLER_DEADLINE_S` in all (see `handlers.delivery`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ import hashlib
 import hmac
 import time
 
-from handlers.delivery import DeliveryFailed, post, require_success
+from handlers.delivery import (
+    HANDLER_DEADLINE_S,
+    Deadline,
+    DeliveryFailed,
+    post,
+    require_success,
+)
 from handlers.registry import register
 from sonoran_receiver.config import Settings
 from sonoran_receiver.message import CanonicalEvent
@@ -29,7 +36,9 @@ def forward_event(event: CanonicalEvent, settings: Settings) -> None:
         raise DeliveryFailed("forward: FORWARD_URL and FORWARD_SECRET are needed")
     body = event.message_bytes()
     headers = signature_headers(settings.forward_secret, event.event_id, int(time.time()), body)
-    require_success(post(settings.forward_url, body, headers, handler="forward"), handler="forward")
+    deadline = Deadline(HANDLER_DEADLINE_S)
+    reply = post(settings.forward_url, body, headers, handler="forward", deadline=deadline)
+    require_success(reply, handler="forward")
 
 
 def signature_headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:

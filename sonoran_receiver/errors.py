@@ -58,6 +58,14 @@ class PayloadTooLarge(RequestRejected):
     outcome = "too_large"
 
 
+class RequestTimeout(RequestRejected):
+    """The body did not arrive whole within `SONORAN_BODY_TIMEOUT_S`; the connection closes."""
+
+    status = 408
+    reason = "request body timeout"
+    outcome = "timeout"
+
+
 class BadRequest(RequestRejected):
     status = 400
     reason = "bad request"

@@ -13,7 +13,7 @@ SCHEMA_VERSION = 1
 SOURCE = "sonorancad"
 
 
-def content_key(event_type: str, data: Any) -> str:
+def content_key(event_type: str | None, data: Any) -> str:
     """SHA-256 hex of the canonical JSON of `type` and `data`: equal for equal content.
 
     Every serialisation choice is fixed (sorted keys, no spaces, UTF-8, no NaN) so the same

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import subprocess
+from itertools import takewhile
 from pathlib import Path
 
 import pytest
 
 from tests.support.app import ROOT
+from tests.test_deploy_terraform import archive_files
 
 SCRIPT = ROOT / "deploy" / "gcloud.sh"
 PROJECT = "demo-project"
 PUBSUB_AGENT = "serviceAccount:service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com"
+BUILD_SA = f"sonorancad-build@{PROJECT}.iam.gserviceaccount.com"
+REPOSITORY = f"projects/{PROJECT}/locations/us-central1/repositories/sonorancad-functions"
 
 Command = list[str]
 
@@ -116,7 +121,9 @@ def test_only_the_event_function_allows_unauthenticated_calls() -> None:
     assert "--no-allow-unauthenticated" in worker
     assert "--allow-unauthenticated" not in worker
     assert worker["--entry-point"] == "sonorancad_worker"
-    assert worker["--ingress-settings"] == "internal-only"
+    # IAM keeps the worker private, not ingress: the Cloud Run functions page does not count
+    # a Pub/Sub push as internal (deploy/terraform/functions.tf quotes both pages).
+    assert worker["--ingress-settings"] == "all"
 
     everything = " ".join(" ".join(command) for command in commands)
     assert "allUsers" not in everything
@@ -208,7 +215,15 @@ def test_service_agent_and_invoker_grants_are_on_single_resources() -> None:
     assert invoker["--member"] == f"serviceAccount:{push_account}"
     publisher = grant("gcloud", "pubsub", "topics", "add-iam-policy-binding", "sonorancad-events")
     assert publisher["--role"] == "roles/pubsub.publisher"
-    assert not matching(commands, "gcloud", "projects", "add-iam-policy-binding")
+    # Project-wide: only the build account's two grants no narrower resource takes.
+    project_wide = matching(commands, "gcloud", "projects", "add-iam-policy-binding")
+    assert {flags(command)["--member"] for command in project_wide} == {
+        f"serviceAccount:{BUILD_SA}"
+    }
+    assert sorted(flags(command)["--role"] for command in project_wide) == [
+        "roles/logging.logWriter",
+        "roles/storage.objectViewer",
+    ]
 
 
 def test_discord_webhook_reaches_the_worker_through_set_secrets() -> None:
@@ -239,7 +254,12 @@ def test_every_create_is_guarded_by_a_describe() -> None:
     finished = run_script("--dry-run", "--project", PROJECT, "--with-pull-subscription")
     lines = finished.stdout.splitlines()
     creates = [
-        i for i, line in enumerate(lines) if " create " in f" {line} " and not line.startswith("#")
+        i
+        for i, line in enumerate(lines)
+        if " create " in f" {line} "
+        and not line.startswith("#")
+        # Idempotent by itself: it returns the agent when it exists.
+        and not line.startswith("gcloud beta services identity create ")
     ]
     assert creates
     for index in creates:
@@ -291,26 +311,218 @@ def test_bad_settings_stop_before_any_command(args: list[str]) -> None:
     assert finished.stderr.startswith("gcloud.sh: ")
 
 
-def test_gcloudignore_keeps_out_what_the_terraform_archive_excludes() -> None:
-    ignored = {
-        line.strip().rstrip("/")
-        for line in (ROOT / ".gcloudignore").read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
+def test_apis_are_enabled_before_anything_else() -> None:
+    commands = dry_run()
+    enable = commands[0]
+    assert enable[:3] == ["gcloud", "services", "enable"]
+    assert {word for word in enable if word.endswith(".googleapis.com")} == {
+        "artifactregistry.googleapis.com",
+        "cloudbuild.googleapis.com",
+        "cloudfunctions.googleapis.com",
+        "iam.googleapis.com",
+        "logging.googleapis.com",
+        "pubsub.googleapis.com",
+        "run.googleapis.com",
+        "secretmanager.googleapis.com",
+        "storage.googleapis.com",
     }
-    assert {"tests", ".venv", "deploy", ".git", "__pycache__"} <= ignored
-    source_tf = (ROOT / "deploy" / "terraform" / "source.tf").read_text(encoding="utf-8")
-    excludes_block = source_tf.split("excludes = [", 1)[1].split("]", 1)[0]
-    excludes = {
-        word.strip().strip('",').removeprefix("**/")
-        for word in excludes_block.splitlines()
-        if word.strip()
+
+
+def test_pubsub_service_agent_is_created_before_any_grant_names_it() -> None:
+    commands = dry_run()
+    (create,) = matching(commands, "gcloud", "beta", "services", "identity", "create")
+    assert flags(create)["--service"] == "pubsub.googleapis.com"
+    assert flags(create)["--project"] == PROJECT
+    naming_the_agent = [
+        index for index, command in enumerate(commands) if PUBSUB_AGENT in " ".join(command)
+    ]
+    assert naming_the_agent
+    assert commands.index(create) < min(naming_the_agent)
+
+
+def test_both_functions_build_as_the_build_account_into_our_repository() -> None:
+    commands = dry_run()
+    (create,) = matching(
+        commands, "gcloud", "iam", "service-accounts", "create", "sonorancad-build"
+    )
+    for function in ("sonorancad-event", "sonorancad-worker"):
+        deploy = deploy_of(commands, function)
+        assert deploy["--build-service-account"] == f"projects/{PROJECT}/serviceAccounts/{BUILD_SA}"
+        assert deploy["--docker-repository"] == REPOSITORY
+    first_deploy = min(
+        commands.index(command) for command in matching(commands, "gcloud", "functions", "deploy")
+    )
+    assert commands.index(create) < first_deploy
+
+
+def test_a_named_build_account_is_used_instead_and_given_the_same_roles() -> None:
+    other = f"builder@{PROJECT}.iam.gserviceaccount.com"
+    commands = dry_run("--build-service-account", other)
+    assert not matching(commands, "gcloud", "iam", "service-accounts", "create", "sonorancad-build")
+    deploy = deploy_of(commands, "sonorancad-event")
+    assert deploy["--build-service-account"] == f"projects/{PROJECT}/serviceAccounts/{other}"
+    members = {
+        flags(command)["--member"]
+        for command in matching(commands, "gcloud", "projects", "add-iam-policy-binding")
     }
-    assert excludes <= ignored
+    assert members == {f"serviceAccount:{other}"}
+
+
+def test_build_account_holds_the_documented_roles_each_on_the_narrowest_resource() -> None:
+    commands = dry_run()
+    (image_writer,) = matching(
+        commands, "gcloud", "artifacts", "repositories", "add-iam-policy-binding"
+    )
+    assert image_writer[4] == "sonorancad-functions"
+    assert flags(image_writer)["--role"] == "roles/artifactregistry.writer"
+    assert flags(image_writer)["--member"] == f"serviceAccount:{BUILD_SA}"
+    roles = {
+        flags(command)["--role"]: flags(command)
+        for command in matching(commands, "gcloud", "projects", "add-iam-policy-binding", PROJECT)
+    }
+    assert set(roles) == {"roles/logging.logWriter", "roles/storage.objectViewer"}
+    assert roles["roles/logging.logWriter"]["--condition"] == "None"
+    condition = roles["roles/storage.objectViewer"]["--condition"]
+    assert condition.startswith(
+        'expression=resource.name.startsWith("projects/_/buckets/'
+        'gcf-v2-sources-PROJECT_NUMBER-us-central1"),'
+    )
+
+
+def test_image_repository_has_cleanup_policies_that_keep_the_latest_images() -> None:
+    finished = run_script("--dry-run", "--project", PROJECT)
+    commands = [shlex.split(line) for line in finished.stdout.splitlines() if line[:1] != "#"]
+    (create,) = matching(commands, "gcloud", "artifacts", "repositories", "create")
+    assert create[4] == "sonorancad-functions"
+    assert flags(create)["--repository-format"] == "docker"
+    assert flags(create)["--location"] == "us-central1"
+    (cleanup,) = matching(commands, "gcloud", "artifacts", "repositories", "set-cleanup-policies")
+    assert flags(cleanup)["--policy"] == "-"
+    assert "--no-dry-run" in flags(cleanup)
+    shown = finished.stdout.split("# the policies, given on stdin (--policy=-):\n", 1)[1]
+    policy_lines = []
+    for line in shown.splitlines():
+        if not line.startswith("#   "):
+            break
+        policy_lines.append(line.removeprefix("#   "))
+    policies = {policy["name"]: policy for policy in json.loads("\n".join(policy_lines))}
+    assert policies["delete-older-than-a-day"] == {
+        "name": "delete-older-than-a-day",
+        "action": {"type": "Delete"},
+        "condition": {"tagState": "any", "olderThan": "1d"},
+    }
+    assert policies["keep-most-recent"]["action"] == {"type": "Keep"}
+    assert policies["keep-most-recent"]["mostRecentVersions"] == {"keepCount": 5}
+
+
+def test_source_is_a_staged_copy_of_the_same_allow_list_as_terraform() -> None:
+    finished = run_script("--dry-run", "--project", PROJECT)
+    staged = [
+        line.removeprefix("# staged: ")
+        for line in finished.stdout.splitlines()
+        if line.startswith("# staged: ")
+    ]
+    assert staged == archive_files()
+    commands = [shlex.split(line) for line in finished.stdout.splitlines() if line[:1] != "#"]
+    for function in ("sonorancad-event", "sonorancad-worker"):
+        assert deploy_of(commands, function)["--source"] == "STAGED_SOURCE_DIR"
+
+
+def fake_gcloud(tmp_path: Path) -> dict[str, str]:
+    """A `gcloud` that answers like a project where everything exists, and records uploads."""
+    fake = tmp_path / "bin" / "gcloud"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {tmp_path / "calls"}\n'
+        'case "$1 $2" in\n'
+        '  "projects describe") echo 123456789 ;;\n'
+        '  "secrets versions") echo projects/p/secrets/s/versions/1 ;;\n'
+        '  "functions describe") echo https://function.example ;;\n'
+        '  "functions deploy")\n'
+        '    for arg in "$@"; do\n'
+        "      case $arg in --source=*) dir=${arg#--source=}\n"
+        f'        echo "$dir" > {tmp_path / "source-dir"}\n'
+        '        (cd "$dir" && find . -type f | sed "s|^./||" | sort)'
+        f" > {tmp_path}/uploaded-$3 ;;\n"
+        "      esac\n"
+        "    done ;;\n"
+        "esac\n"
+        "exit 0\n",
+        encoding="utf-8",
+    )
+    fake.chmod(0o755)
+    return {
+        "PATH": f"{fake.parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "TMPDIR": str(tmp_path),
+    }
+
+
+def test_a_real_run_uploads_only_the_allow_list_and_removes_the_copy(tmp_path: Path) -> None:
+    finished = run_script("--project", PROJECT, env=fake_gcloud(tmp_path))
+
+    assert finished.returncode == 0, finished.stderr
+    expected = sorted([*archive_files(), ".gcloudignore"])
+    for function in ("sonorancad-event", "sonorancad-worker"):
+        assert (tmp_path / f"uploaded-{function}").read_text().split() == expected
+    source_dir = Path((tmp_path / "source-dir").read_text().strip())
+    assert source_dir != ROOT
+    assert not source_dir.exists()
+
+
+def test_quarantine_topic_subscription_env_and_grant() -> None:
+    commands = dry_run()
+    (topic,) = matching(commands, "gcloud", "pubsub", "topics", "create", "sonorancad-quarantine")
+    assert flags(topic)["--message-retention-duration"] == "31d"
+    (pull,) = matching(
+        commands, "gcloud", "pubsub", "subscriptions", "create", "sonorancad-quarantine-pull"
+    )
+    assert flags(pull)["--topic"] == "sonorancad-quarantine"
+    assert flags(pull)["--message-retention-duration"] == "7d"
+    assert flags(pull)["--expiration-period"] == "never"
+    assert "--push-endpoint" not in flags(pull)
+    (grant,) = matching(
+        commands, "gcloud", "pubsub", "topics", "add-iam-policy-binding", "sonorancad-quarantine"
+    )
+    assert flags(grant)["--role"] == "roles/pubsub.publisher"
+    assert (
+        flags(grant)["--member"]
+        == f"serviceAccount:sonorancad-event@{PROJECT}.iam.gserviceaccount.com"
+    )
+    event = env_vars(deploy_of(commands, "sonorancad-event"))
+    assert event["PUBSUB_QUARANTINE_TOPIC"] == f"projects/{PROJECT}/topics/sonorancad-quarantine"
+    assert "PUBSUB_QUARANTINE_TOPIC" not in env_vars(deploy_of(commands, "sonorancad-worker"))
+
+
+def test_event_timeout_is_a_setting() -> None:
+    event = deploy_of(dry_run("--event-timeout", "30"), "sonorancad-event")
+    assert event["--timeout"] == "30s"
+    assert deploy_of(dry_run(), "sonorancad-event")["--timeout"] == "60s"
+
+
+def test_no_line_offers_the_function_url_for_the_cad_panel() -> None:
+    # The CAD panel takes an IP and a port, never a URL (contract, "Who sends what").
+    finished = run_script("--dry-run", "--project", PROJECT)
+    after = finished.stdout.split("# Done.\n", 1)[1].splitlines()
+    summary = "\n".join(takewhile(lambda line: line.startswith("#   "), after))
+    assert "https://EVENT_URL/sonorancad/event" in summary
+    assert "In-Game Integration" not in summary
+    assert "https://EVENT_URL " not in summary  # the bare URL once offered for the panel
+    assert "appends /sonorancad/event" not in SCRIPT.read_text(encoding="utf-8")
+
+
+def test_optional_features_have_one_marked_place_at_the_end() -> None:
+    text = SCRIPT.read_text(encoding="utf-8")
+    head, marker, tail = text.partition("# === optional features ===")
+    assert marker
+    assert "cat <<EOF\n# Done." in head  # the summary comes before them
+    for feature in re.findall(r"^source .*gcloud\.d/(\w+)\.sh\"$", text, re.MULTILINE):
+        assert f"gcloud.d/{feature}.sh" in tail
+        assert re.search(rf"^deploy_{feature}$", tail, re.MULTILINE), feature
 
 
 def test_readme_mentions_only_options_the_script_has() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Deploy\n", 1)[1].split("\n## ", 1)[0]
+    section = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
     script_lines = [line for line in section.splitlines() if "deploy/gcloud.sh" in line]
     mentioned = {flag for line in script_lines for flag in re.findall(r"(--[a-z-]+)", line)}
     mentioned |= set(re.findall(r"`(--[a-z-]+)`", section))

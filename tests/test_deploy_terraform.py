@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import re
+import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -116,6 +118,7 @@ def test_files_are_split_by_concern() -> None:
         "iam.tf",
         "secrets.tf",
         "outputs.tf",
+        "build.tf",
     } <= names
     assert (TF_DIR / "terraform.tfvars.example").is_file()
 
@@ -127,6 +130,10 @@ def test_terraform_and_providers_are_pinned() -> None:
     assert providers["google"]["source"] == "hashicorp/google"
     assert providers["google"]["version"] == ">= 6.0.0, < 7.0.0"
     assert providers["archive"]["source"] == "hashicorp/archive"
+    # google_project_service_identity exists only in google-beta, on the same major version.
+    assert providers["google-beta"]["source"] == "hashicorp/google-beta"
+    assert providers["google-beta"]["version"] == providers["google"]["version"]
+    assert providers["time"]["source"] == "hashicorp/time"
 
 
 def test_every_variable_has_a_description_a_type_and_a_validation() -> None:
@@ -176,6 +183,14 @@ def test_concurrency_has_threads_to_match_and_a_whole_vcpu() -> None:
 def test_event_function_publishes_to_the_topic() -> None:
     env = only(function("event")["service_config"])["environment_variables"]
     assert "PUBSUB_TOPIC = google_pubsub_topic.events.id" in env
+
+
+def test_event_function_platform_timeout_is_a_variable() -> None:
+    service = only(function("event")["service_config"])
+    assert service["timeout_seconds"] == "${var.event_timeout_seconds}"
+    variable = config()["variable"]["event_timeout_seconds"]
+    assert variable["default"] == 60
+    assert "var.event_timeout_seconds <= 3600" in only(variable["validation"])["condition"]
 
 
 # --- secrets ------------------------------------------------------------------------
@@ -259,7 +274,9 @@ def test_worker_is_private_and_invoked_only_by_the_push_account() -> None:
     worker = function("worker")
     assert "event_trigger" not in worker
     assert only(worker["build_config"])["entry_point"] == "sonorancad_worker"
-    assert only(worker["service_config"])["ingress_settings"] == "ALLOW_INTERNAL_ONLY"
+    # Ingress cannot keep the worker private: the Cloud Run functions page does not count a
+    # Pub/Sub push as internal (functions.tf quotes both pages). IAM does it instead.
+    assert only(worker["service_config"])["ingress_settings"] == "ALLOW_ALL"
     invokers = [
         body
         for (type_name, _), body in iam_members().items()
@@ -271,12 +288,18 @@ def test_worker_is_private_and_invoked_only_by_the_push_account() -> None:
 
 
 def test_roles_are_granted_on_single_resources_never_project_wide() -> None:
-    for address in config()["resource"]:
-        type_name = address[0]
-        if type_name.startswith(("google_project_iam", "google_folder_iam", "google_org")):
-            body = config()["resource"][address]
-            assert type_name == "google_project_iam_member", address
-            assert body["role"] == "roles/logging.logWriter", address
+    project_wide = {
+        address: body
+        for address, body in config()["resource"].items()
+        if address[0].startswith(("google_project_iam", "google_folder_iam", "google_org"))
+    }
+    # Only the build account's two grants that no narrower resource takes (build.tf).
+    assert set(project_wide) == {
+        ("google_project_iam_member", "build_log_writer"),
+        ("google_project_iam_member", "build_source_reader"),
+    }
+    for body in project_wide.values():
+        assert body["member"] == "${local.build_service_account_member}"
 
 
 def test_each_runtime_account_holds_exactly_its_grants() -> None:
@@ -291,6 +314,10 @@ def test_each_runtime_account_holds_exactly_its_grants() -> None:
         (
             "google_pubsub_topic_iam_member",
             "roles/pubsub.publisher on ${google_pubsub_topic.events.name}",
+        ),
+        (
+            "google_pubsub_topic_iam_member",
+            "roles/pubsub.publisher on ${google_pubsub_topic.quarantine.name}",
         ),
         (
             "google_secret_manager_secret_iam_member",
@@ -348,10 +375,7 @@ def test_dead_letter_policy_retry_policy_and_the_service_agent_grants_are_wired(
     assert only(dead_sub["expiration_policy"])["ttl"] == ""
 
     agent = config()["locals"]["pubsub_service_agent"]
-    assert agent == (
-        "serviceAccount:service-${data.google_project.this.number}"
-        "@gcp-sa-pubsub.iam.gserviceaccount.com"
-    )
+    assert agent == "${google_project_service_identity.pubsub.member}"
     publisher = resource("google_pubsub_topic_iam_member", "dead_letter_publisher")
     assert publisher["topic"] == "${google_pubsub_topic.dead_letter.name}"
     assert publisher["role"] == "roles/pubsub.publisher"
@@ -405,20 +429,285 @@ def test_pull_subscription_is_optional() -> None:
     assert pull["topic"] == "${google_pubsub_topic.events.id}"
 
 
+# --- a fresh project: APIs first, the Pub/Sub service agent before its grants ------------
+
+
+def test_every_api_the_deploy_calls_is_enabled_and_left_on_at_destroy() -> None:
+    enabled = resource("google_project_service", "enabled")
+    assert enabled["for_each"] == "${local.required_apis}"
+    assert enabled["disable_on_destroy"] is False
+    apis = re.findall(r'"([a-z]+\.googleapis\.com)"', config()["locals"]["required_apis"])
+    assert set(apis) == {
+        "artifactregistry.googleapis.com",
+        "cloudbuild.googleapis.com",
+        "cloudfunctions.googleapis.com",
+        "iam.googleapis.com",
+        "logging.googleapis.com",
+        "pubsub.googleapis.com",
+        "run.googleapis.com",
+        "secretmanager.googleapis.com",
+        "storage.googleapis.com",
+    }
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        ("google_service_account", "event"),
+        ("google_service_account", "worker"),
+        ("google_service_account", "push"),
+        ("google_service_account", "build"),
+        ("google_artifact_registry_repository", "functions"),
+        ("google_project_service_identity", "pubsub"),
+        ("google_pubsub_topic", "events"),
+        ("google_pubsub_topic", "dead_letter"),
+        ("google_pubsub_topic", "quarantine"),
+        ("google_secret_manager_secret", "api_keys"),
+        ("google_storage_bucket", "source"),
+    ],
+    ids="{0[0]}.{0[1]}".format,
+)
+def test_first_resources_wait_for_the_apis(address: tuple[str, str]) -> None:
+    assert "${google_project_service.enabled}" in resource(*address)["depends_on"]
+
+
+def test_pubsub_service_agent_is_created_before_any_grant_names_it() -> None:
+    identity = resource("google_project_service_identity", "pubsub")
+    assert identity["provider"] == "google-beta"
+    assert identity["service"] == "pubsub.googleapis.com"
+    agent_grants = {
+        address: body
+        for address, body in iam_members().items()
+        if body["member"] == "${local.pubsub_service_agent}"
+    }
+    assert set(agent_grants) == {
+        ("google_service_account_iam_member", "pubsub_push_token_creator"),
+        ("google_pubsub_topic_iam_member", "dead_letter_publisher"),
+        ("google_pubsub_subscription_iam_member", "dead_letter_subscriber"),
+    }
+    # Through the identity's member, Terraform orders every grant after the agent exists;
+    # no grant may spell the agent's address out by hand.
+    assert config()["locals"]["pubsub_service_agent"] == (
+        "${google_project_service_identity.pubsub.member}"
+    )
+    for address, body in config()["resource"].items():
+        assert "gcp-sa-pubsub" not in str(body), address
+    assert "gcp-sa-pubsub" not in str(config()["locals"])
+
+
+# --- the build: our own account and repository --------------------------------------------
+
+
+def build_grants() -> dict[tuple[str, str], Block]:
+    return {
+        address: body
+        for address, body in config()["resource"].items()
+        if isinstance(body, dict) and body.get("member") == "${local.build_service_account_member}"
+    }
+
+
+def test_both_functions_build_as_the_dedicated_build_account() -> None:
+    account = resource("google_service_account", "build")
+    assert account["count"] == "${var.build_service_account_email == null ? 1 : 0}"
+    assert account["account_id"] == "${var.name_prefix}-build"
+    locals_ = config()["locals"]
+    assert locals_["build_service_account_email"] == (
+        "${(var.build_service_account_email != null ? var.build_service_account_email"
+        " : google_service_account.build[0].email)}"
+    )
+    assert locals_["build_service_account_member"] == (
+        "serviceAccount:${local.build_service_account_email}"
+    )
+    assert locals_["build_service_account"] == (
+        "projects/${var.project_id}/serviceAccounts/${local.build_service_account_email}"
+    )
+    for name in ("event", "worker"):
+        build = only(function(name)["build_config"])
+        assert build["service_account"] == "${local.build_service_account}"
+    assert config()["variable"]["build_service_account_email"]["default"] is None
+
+
+def test_build_account_holds_the_documented_roles_each_on_the_narrowest_resource() -> None:
+    grants = {address[0]: body for address, body in build_grants().items()}
+    assert set(build_grants()) == {
+        ("google_project_iam_member", "build_log_writer"),
+        ("google_artifact_registry_repository_iam_member", "build_image_writer"),
+        ("google_project_iam_member", "build_source_reader"),
+    }
+    log_writer = resource("google_project_iam_member", "build_log_writer")
+    assert log_writer["role"] == "roles/logging.logWriter"  # no narrower resource takes it
+    assert "condition" not in log_writer
+    image_writer = grants["google_artifact_registry_repository_iam_member"]
+    assert image_writer["role"] == "roles/artifactregistry.writer"
+    assert image_writer["repository"] == "${google_artifact_registry_repository.functions.name}"
+    reader = resource("google_project_iam_member", "build_source_reader")
+    assert reader["role"] == "roles/storage.objectViewer"
+    # Only the bucket Cloud Functions copies each function's source to.
+    assert only(reader["condition"])["expression"] == (
+        'resource.name.startsWith("projects/_/buckets/${local.function_sources_bucket}")'
+    )
+    assert config()["locals"]["function_sources_bucket"] == (
+        "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
+    )
+
+
+def test_functions_wait_until_the_grants_have_propagated() -> None:
+    wait = resource("time_sleep", "iam_propagation")
+    assert wait["create_duration"] == "60s"
+    assert wait["triggers"] == {"build_service_account": "${local.build_service_account_email}"}
+    assert {
+        "${google_project_iam_member.build_log_writer}",
+        "${google_artifact_registry_repository_iam_member.build_image_writer}",
+        "${google_project_iam_member.build_source_reader}",
+    } <= set(wait["depends_on"])
+    for name in ("event", "worker"):
+        assert "${time_sleep.iam_propagation}" in function(name)["depends_on"]
+
+
+def test_images_go_to_our_repository_whose_cleanup_keeps_the_latest_few() -> None:
+    repository = resource("google_artifact_registry_repository", "functions")
+    assert repository["format"] == "DOCKER"
+    assert repository["location"] == "${var.region}"  # cross-location is not supported
+    assert repository["repository_id"] == "${var.name_prefix}-functions"
+    assert repository["cleanup_policy_dry_run"] is False
+    policies = {policy["id"]: policy for policy in repository["cleanup_policies"]}
+    delete, keep = policies["delete-older-than-a-day"], policies["keep-most-recent"]
+    assert delete["action"] == "DELETE"
+    assert only(delete["condition"]) == {"tag_state": "ANY", "older_than": "86400s"}
+    assert keep["action"] == "KEEP"
+    assert only(keep["most_recent_versions"]) == {"keep_count": "${local.images_kept}"}
+    assert int(config()["locals"]["images_kept"]) >= 2
+    for name in ("event", "worker"):
+        build = only(function(name)["build_config"])
+        assert build["docker_repository"] == "${google_artifact_registry_repository.functions.id}"
+
+
+# --- quarantine ------------------------------------------------------------------------------
+
+
+def test_quarantine_topic_and_its_pull_subscription_keep_refused_events() -> None:
+    topic = resource("google_pubsub_topic", "quarantine")
+    assert topic["name"] == "${var.name_prefix}-quarantine"
+    assert topic["message_retention_duration"] == "2678400s"  # 31 days, the most Pub/Sub allows
+    pull = resource("google_pubsub_subscription", "quarantine_pull")
+    assert pull["name"] == "${var.name_prefix}-quarantine-pull"
+    assert pull["topic"] == "${google_pubsub_topic.quarantine.id}"
+    assert pull["message_retention_duration"] == "604800s"
+    assert only(pull["expiration_policy"])["ttl"] == ""
+    assert "push_config" not in pull
+
+
+def test_event_function_may_publish_to_the_quarantine_topic_and_knows_it() -> None:
+    env = only(function("event")["service_config"])["environment_variables"]
+    assert "PUBSUB_QUARANTINE_TOPIC = google_pubsub_topic.quarantine.id" in env
+    grant = resource("google_pubsub_topic_iam_member", "event_quarantine_publisher")
+    assert grant["topic"] == "${google_pubsub_topic.quarantine.name}"
+    assert grant["role"] == "roles/pubsub.publisher"
+    assert grant["member"] == "serviceAccount:${google_service_account.event.email}"
+    assert (
+        "${google_pubsub_topic_iam_member.event_quarantine_publisher}"
+        in (function("event")["depends_on"])
+    )
+    worker_env = only(function("worker")["service_config"])["environment_variables"]
+    assert "PUBSUB_QUARANTINE_TOPIC" not in worker_env
+
+
 # --- source --------------------------------------------------------------------------------
 
 
-def test_source_object_name_carries_the_archive_hash() -> None:
+def archive_files() -> list[str]:
+    """What Terraform's fileset() puts in the archive, from source.tf's own lists."""
+    locals_ = config()["locals"]
+    assert locals_["source_files"] == (
+        "${sort(concat(local.source_top_files, flatten([for package in local.source_packages"
+        ' : tolist(fileset(local.repo_root, "${package}/**/*.py"))])))}'
+    )
+    packaged = [
+        path.relative_to(ROOT).as_posix()
+        for package in locals_["source_packages"]
+        for path in (ROOT / package).rglob("*.py")
+    ]
+    return sorted([*locals_["source_top_files"], *packaged])
+
+
+def test_source_archive_holds_only_what_the_functions_run() -> None:
+    files = archive_files()
+    assert {"main.py", "requirements.txt", "sonoran_receiver/receiver.py"} <= set(files)
+    assert "handlers/__init__.py" in files
+    for path in files:
+        top = path.split("/", 1)[0]
+        assert top in {"main.py", "requirements.txt", "sonoran_receiver", "handlers"}, path
+        assert "__pycache__" not in path, path
+        assert path.endswith(".py") or path == "requirements.txt", path
+    for left_out in ("README.md", "Makefile", ".env", ".env.example", ".gcloudignore"):
+        assert left_out not in files
+    for directory in ("docs/", "tests/", "deploy/", "bench/", ".venv", ".git/", "schemas/"):
+        assert not any(path.startswith(directory) for path in files), directory
+
+
+def test_nothing_the_packages_hold_is_left_out_of_the_archive() -> None:
+    # The allow-list takes .py files: a data file added to a package must be added to it.
+    for package in config()["locals"]["source_packages"]:
+        for path in (ROOT / package).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                assert path.suffix == ".py", path
+
+
+def test_the_archived_code_imports_nothing_of_this_repository_left_out() -> None:
+    local_modules = {path.stem for path in ROOT.iterdir() if path.suffix == ".py" or path.is_dir()}
+    archived = {path.split("/", 1)[0].removesuffix(".py") for path in archive_files()}
+    for path in archive_files():
+        if not path.endswith(".py"):
+            continue
+        tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".", 1)[0]
+                assert top not in local_modules or top in archived, f"{path} imports {name}"
+
+
+def test_archive_is_built_from_the_allow_list_and_named_by_its_hash() -> None:
     archive = config()["data"][("archive_file", "source")]
-    excludes = set(archive["excludes"])
-    assert {"tests", "deploy", ".git", ".venv", "**/__pycache__"} <= excludes
-    assert archive["output_file_mode"] == "0644"
+    assert "source_dir" not in archive
+    block = only(archive["dynamic"])["source"]
+    assert block["for_each"] == "${toset(local.source_files)}"
+    assert only(block["content"]) == {
+        "content": '${file("${local.repo_root}/${source.value}")}',
+        "filename": "${source.value}",
+    }
     source = resource("google_storage_bucket_object", "source")
     assert "${data.archive_file.source.output_sha256}" in source["name"]
     for name in ("event", "worker"):
         storage = only(only(only(function(name)["build_config"])["source"])["storage_source"])
         assert storage["object"] == "${google_storage_bucket_object.source.name}"
         assert "generation" not in storage  # permadiff, terraform-provider-google#15405
+
+
+def test_gcloudignore_allows_exactly_the_archive_files(tmp_path: Path) -> None:
+    # gcloud "very closely mimics the semantics of Git's gitignore file" (its gcloudignore.py):
+    # git itself reads the file here, over a copy of the checkout's paths.
+    for path in [*archive_files(), "README.md", ".env", "docs/deploy.md", "tests/test_x.py"]:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).touch()
+    (tmp_path / "sonoran_receiver" / "__pycache__").mkdir()
+    (tmp_path / "sonoran_receiver" / "__pycache__" / "receiver.cpython-312.pyc").touch()
+    (tmp_path / ".gitignore").write_text(
+        (ROOT / ".gcloudignore").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    listed = subprocess.run(
+        ["git", "-C", str(tmp_path), "ls-files", "--others", "--exclude-standard"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert sorted(listed) == archive_files()
 
 
 # --- outputs -------------------------------------------------------------------------------
@@ -429,12 +718,23 @@ def test_outputs_give_the_url_to_paste_and_the_pubsub_names() -> None:
     uri = "${google_cloudfunctions2_function.event.service_config[0].uri}"
     assert outputs["event_url"]["value"] == uri + "/sonorancad/event"
     assert outputs["forward_url_server_1"]["value"] == uri + "/sonorancad/event?server=1"
-    assert outputs["cad_server_address"]["value"] == uri
     assert outputs["topic"]["value"] == "${google_pubsub_topic.events.id}"
     assert outputs["worker_subscription"]["value"] == "${google_pubsub_subscription.worker_push.id}"
     assert outputs["dead_letter_topic"]["value"] == "${google_pubsub_topic.dead_letter.id}"
+    assert outputs["quarantine_topic"]["value"] == "${google_pubsub_topic.quarantine.id}"
+    assert outputs["quarantine_subscription"]["value"] == (
+        "${google_pubsub_subscription.quarantine_pull.id}"
+    )
+    assert outputs["build_service_account"]["value"] == "${local.build_service_account_email}"
     assert "dead_letter_subscription" in outputs
     assert "pull_subscription" in outputs
+
+
+def test_no_output_offers_the_function_url_for_the_cad_panel() -> None:
+    # The CAD panel takes an IP and a port, never a URL (contract, "Who sends what").
+    assert "cad_server_address" not in config()["output"]
+    assert "cad_server_address" not in raw_text()
+    assert "cad_server_address" not in deploy_section()
 
 
 # --- checkov skips ---------------------------------------------------------------------------
@@ -451,8 +751,7 @@ def test_every_checkov_skip_says_why(path: Path) -> None:
 
 
 def deploy_section() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    return readme.split("\n## Deploy\n", 1)[1].split("\n## ", 1)[0]
+    return (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
 
 
 def test_readme_names_real_outputs_targets_and_variables() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from handlers.delivery import DeliveryFailed
+from handlers.delivery import Deadline, DeliveryFailed
 from handlers.discord import (
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
@@ -16,6 +18,7 @@ from handlers.discord import (
     FIELD_VALUE_LIMIT,
     FOOTER_LIMIT,
     TITLE_LIMIT,
+    deliver,
     send_to_discord,
 )
 from handlers.registry import build_plan
@@ -42,7 +45,7 @@ def settings_for(stand_in: StandIn) -> Settings:
     )
 
 
-def deliver(stand_in: StandIn, event_type: str, data: Any, server: str | None = "1") -> Any:
+def delivered(stand_in: StandIn, event_type: str, data: Any, server: str | None = "1") -> Any:
     """Run the handler once and return the one JSON body Discord received."""
     send_to_discord(CanonicalEvent.create(event_type, data, server=server), settings_for(stand_in))
     [request] = stand_in.received
@@ -51,16 +54,33 @@ def deliver(stand_in: StandIn, event_type: str, data: Any, server: str | None = 
     return request.json()
 
 
+def shown(text: str) -> str:
+    """What Discord shows for an escaped text: each backslash pair as its character."""
+    return re.sub(r"\\(.)", r"\1", text, flags=re.DOTALL)
+
+
 def fields(embed: dict[str, Any]) -> dict[str, str]:
-    return {item["name"]: item["value"] for item in embed["fields"]}
+    """Field names and values as Discord shows them."""
+    return {shown(item["name"]): shown(item["value"]) for item in embed["fields"]}
+
+
+def inert(text: str) -> bool:
+    """True when every ASCII punctuation character is escaped, and every backslash escapes one.
+
+    Discord's markdown, links, mentions, emoji and timestamps are all made of ASCII
+    punctuation; escaped, each shows as the character itself.
+    """
+    pairs = re.fullmatch(r"(?:\\[" + re.escape(string.punctuation) + r"]|[^\\])*", text)
+    unescaped = re.sub(r"\\.", "", text, flags=re.DOTALL)
+    return pairs is not None and not any(char in string.punctuation for char in unescaped)
 
 
 def test_911_embed_shows_kind_caller_location_description_call_id_and_postal(
     discord: StandIn,
 ) -> None:
-    [embed] = deliver(discord, "EVENT_911", CALL_911)["embeds"]
+    [embed] = delivered(discord, "EVENT_911", CALL_911)["embeds"]
     assert embed["title"] == "Emergency 911 call"
-    assert embed["description"] == "Vehicle fire, driver still inside"
+    assert shown(embed["description"]) == "Vehicle fire, driver still inside"
     assert fields(embed) == {
         "Caller": "Sam Poe",
         "Location": "Paleto Blvd / Pyrite Ave",
@@ -73,7 +93,7 @@ def test_911_embed_shows_kind_caller_location_description_call_id_and_postal(
 
 def test_civil_911_without_postal_says_civil_and_leaves_postal_out(discord: StandIn) -> None:
     call = {**CALL_911["call"], "isEmergency": False, "metaData": {}}
-    [embed] = deliver(discord, "EVENT_911", {**CALL_911, "call": call})["embeds"]
+    [embed] = delivered(discord, "EVENT_911", {**CALL_911, "call": call})["embeds"]
     assert embed["title"] == "Civil 911 call"
     assert "Postal" not in fields(embed)
 
@@ -85,7 +105,7 @@ def test_civil_911_without_postal_says_civil_and_leaves_postal_out(discord: Stan
 def test_panic_embed_shows_units_and_on_or_off(
     discord: StandIn, is_panic: bool, title: str, state: str
 ) -> None:
-    [embed] = deliver(discord, "EVENT_UNIT_PANIC", {"identIds": [57, 61], "isPanic": is_panic})[
+    [embed] = delivered(discord, "EVENT_UNIT_PANIC", {"identIds": [57, 61], "isPanic": is_panic})[
         "embeds"
     ]
     assert embed["title"] == title
@@ -95,9 +115,9 @@ def test_panic_embed_shows_units_and_on_or_off(
 def test_new_dispatch_embed_shows_title_code_address_priority_and_units(
     discord: StandIn,
 ) -> None:
-    [embed] = deliver(discord, "EVENT_DISPATCH_NEW", DISPATCH_NEW)["embeds"]
+    [embed] = delivered(discord, "EVENT_DISPATCH_NEW", DISPATCH_NEW)["embeds"]
     assert embed["title"] == "New call: Suspicious Vehicle"
-    assert embed["description"] == "Grey coupe circling the lot, no plates"
+    assert shown(embed["description"]) == "Grey coupe circling the lot, no plates"
     assert fields(embed) == {
         "Code": "10-37",
         "Address": "300 Alta St",
@@ -110,17 +130,18 @@ def test_new_dispatch_embed_shows_title_code_address_priority_and_units(
 
 def test_other_types_get_a_short_line_with_ids_and_no_free_text(discord: StandIn) -> None:
     data = {"callId": 4021, "note": {"content": "suspect is armed", "label": "Dispatch"}}
-    message = deliver(discord, "EVENT_DISPATCH_NOTE", data)
+    message = delivered(discord, "EVENT_DISPATCH_NOTE", data)
     assert "embeds" not in message
-    assert message["content"] == "Sonoran CAD `EVENT_DISPATCH_NOTE` (server 1): callId 4021"
+    assert shown(message["content"]) == "Sonoran CAD EVENT_DISPATCH_NOTE (server 1): callId 4021"
 
 
 def test_everyone_in_event_text_pings_no_one(discord: StandIn) -> None:
     call = {**CALL_911["call"], "caller": "@everyone", "description": "<@&123456> @here"}
-    message = deliver(discord, "EVENT_911", {**CALL_911, "call": call})
+    message = delivered(discord, "EVENT_911", {**CALL_911, "call": call})
     assert message["allowed_mentions"] == {"parse": []}
-    # The text is shown as sent; Discord renders it without notifying anyone.
+    # The text is shown as sent, escaped: plain text, not even a mention that pings no one.
     assert fields(message["embeds"][0])["Caller"] == "@everyone"
+    assert message["embeds"][0]["fields"][0]["value"] == "\\@everyone"
 
 
 def test_over_long_texts_are_cut_to_discord_limits(discord: StandIn) -> None:
@@ -219,3 +240,105 @@ def test_unreachable_webhook_raises_without_the_url() -> None:
     assert WEBHOOK_PATH not in str(failed.value)
     assert failed.value.__cause__ is None
     assert failed.value.__suppress_context__
+
+
+# One entry per construct Discord renders (its "Markdown Text 101" article and the developer
+# docs' "Message Formatting" table), as a 911 caller or a dispatcher could type it.
+MARKDOWN = {
+    "masked_link": "[Verify](https://evil.example/login)",
+    "bold": "**urgent**",
+    "italics": "*slanted* _slanted_",
+    "underline": "__under__",
+    "strikethrough": "~~struck~~",
+    "spoiler": "||hidden||",
+    "headings": "# Big\n## Bigger\n### Biggest",
+    "quote": "> quoted",
+    "block_quote": ">>> all of the rest",
+    "subtext": "-# small print",
+    "bulleted_list": "- one\n* two",
+    "numbered_list": "1. first\n2. second",
+    "inline_code": "`code`",
+    "code_block": "```py\nprint(1)\n```",
+    "timestamp": "<t:1618953630:R>",
+    "channel": "<#103735883630395392>",
+    "user_mention": "<@80351110224678912>",
+    "role_mention": "<@&165511591545143296>",
+    "everyone": "@everyone @here",
+    "custom_emoji": "<:mmLol:216154654256398347>",
+    "animated_emoji": "<a:b1nzy:392938283556143104>",
+    "slash_command": "</airhorn:816437322781949972>",
+    "guild_navigation": "<id:customize>",
+    "auto_link": "https://evil.example/login",
+    "link_without_preview": "<https://evil.example/login>",
+    "backslash": "\\**still not bold**",
+}
+
+
+@pytest.mark.parametrize("text", MARKDOWN.values(), ids=MARKDOWN.keys())
+def test_markdown_in_event_text_shows_as_typed_and_renders_nothing(
+    discord: StandIn, text: str
+) -> None:
+    call = {**CALL_911["call"], "caller": text, "location": text, "description": text}
+    [call_embed] = delivered(discord, "EVENT_911", {**CALL_911, "call": call})["embeds"]
+    dispatch = {**DISPATCH_NEW["dispatch"], "title": text, "code": text}
+    send_to_discord(
+        CanonicalEvent.create("EVENT_DISPATCH_NEW", {"dispatch": dispatch}, server="1"),
+        settings_for(discord),
+    )
+    [dispatch_embed] = discord.received[-1].json()["embeds"]
+    pieces = [
+        call_embed["description"],
+        *(item["value"] for item in call_embed["fields"] if item["name"] in ("Caller", "Location")),
+        dispatch_embed["title"].removeprefix("New call: "),
+        *(item["value"] for item in dispatch_embed["fields"] if item["name"] == "Code"),
+    ]
+    assert len(pieces) == 5
+    # Addresses are defanged (`[:]//`) so that nothing in them is a link, even to the eye.
+    typed = text.replace("://", "[:]//")
+    for piece in pieces:
+        assert inert(piece), piece
+        assert shown(piece) == typed
+
+
+def test_mention_and_link_characters_in_id_names_and_server_are_escaped_too(
+    discord: StandIn,
+) -> None:
+    # An id's name is a key of `data` as sent: an unknown type can carry any key.
+    message = delivered(
+        discord, "SOME_NEW_EVENT", {"[Verify](https://evil.example)Id": 5}, server="__1__"
+    )
+    assert message["content"] == (
+        "Sonoran CAD SOME\\_NEW\\_EVENT (server \\_\\_1\\_\\_): "
+        "\\[Verify\\]\\(https\\[\\:\\]\\/\\/evil\\.example\\)Id 5"
+    )
+
+
+def test_footer_shows_the_server_unescaped_as_discord_shows_footers_as_plain_text(
+    discord: StandIn,
+) -> None:
+    [embed] = delivered(discord, "EVENT_911", CALL_911, server="lspd_main-1.2")["embeds"]
+    assert embed["footer"]["text"] == "Sonoran CAD · server lspd_main-1.2"
+
+
+def test_escaped_texts_are_cut_to_the_limits_without_a_dangling_backslash(
+    discord: StandIn,
+) -> None:
+    # Escaping doubles these texts: the cut comes after it, on whole escape pairs.
+    dispatch = {**DISPATCH_NEW["dispatch"], "title": "_" * 300, "description": "*" * 5000}
+    [embed] = delivered(discord, "EVENT_DISPATCH_NEW", {"dispatch": dispatch})["embeds"]
+    title = embed["title"].removeprefix("New call: ")
+    for text, limit in ((embed["title"], TITLE_LIMIT), (embed["description"], DESCRIPTION_LIMIT)):
+        assert len(text) <= limit
+        assert text.endswith("…")
+    for kept in (title[:-1], embed["description"][:-1]):
+        assert inert(kept)
+        assert kept
+
+
+def test_429_wait_that_would_outlast_the_deadline_fails_at_once(discord: StandIn) -> None:
+    # 2.5 s would fit MAX_RETRY_WAIT_S, not a 3 s deadline with time left for a second try.
+    discord.answer(Answer(429, {"Retry-After": "2.5"}))
+    event = CanonicalEvent.create("EVENT_911", CALL_911, server=None)
+    with pytest.raises(DeliveryFailed, match="rate limited"):
+        deliver(discord.url, event, Deadline(3.0))
+    assert len(discord.received) == 1

@@ -69,3 +69,30 @@ def test_non_2xx_answer_raises(target: StandIn, answer: Answer) -> None:
     with pytest.raises(DeliveryFailed):
         forward_event(EVENT, settings_for(target))
     assert len(target.received) == 1
+
+
+def test_equal_content_gets_a_different_webhook_id_per_event(target: StandIn) -> None:
+    # Two real panics with the same data are two events (contract: `event_id` per request).
+    first = CanonicalEvent.create(EVENT.type, EVENT.data, server="1")
+    second = CanonicalEvent.create(EVENT.type, EVENT.data, server="1")
+    assert first.content_key == second.content_key
+    settings = settings_for(target)
+    forward_event(first, settings)
+    forward_event(second, settings)
+    sent = target.received
+    assert [request.headers["webhook-id"] for request in sent] == [
+        first.event_id,
+        second.event_id,
+    ]
+    assert first.event_id != second.event_id
+    for request in sent:
+        Webhook(SECRET).verify(request.body, dict(request.headers))
+
+
+def test_a_redelivered_event_keeps_its_webhook_id(target: StandIn) -> None:
+    settings = settings_for(target)
+    forward_event(EVENT, settings)
+    forward_event(EVENT, settings)
+    first, again = target.received
+    assert first.headers["webhook-id"] == again.headers["webhook-id"] == EVENT.event_id
+    assert Webhook(SECRET).verify(again.body, dict(again.headers)) == EVENT.message_data()

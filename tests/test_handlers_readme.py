@@ -1,4 +1,4 @@
-"""The README's Handlers section works as written: its settings, commands and code."""
+"""The Handlers guide (`docs/handlers.md`) works as written: its settings, commands and code."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from tests.support.app import ROOT, build_app
 from tests.support.stand_in import StandIn
 from tests.test_handlers_forward import SECRET
 
-SECTION = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## Handlers\n", 1)[1]
+GUIDE = (ROOT / "docs" / "handlers.md").read_text(encoding="utf-8")
 
 
 def section(heading: str) -> str:
-    return SECTION.split(f"### {heading}\n", 1)[1].split("\n### ", 1)[0]
+    return GUIDE.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
 
 
 def code_blocks(text: str, language: str) -> list[str]:
@@ -64,7 +64,7 @@ def test_forward_verification_example_accepts_ours_and_refuses_a_forgery(
     [example] = code_blocks(section("Verify forwarded events on your server"), "python")
     monkeypatch.setenv("FORWARD_SECRET", SECRET)
     namespace: dict[str, Any] = {"__name__": "readme_example"}
-    exec(compile(example, "README.md", "exec"), namespace)
+    exec(compile(example, "docs/handlers.md", "exec"), namespace)
     client = namespace["app"].test_client()
     event = CanonicalEvent.create(
         "EVENT_UNIT_PANIC", {"identIds": [57], "isPanic": True}, server=None
@@ -85,7 +85,7 @@ def test_forward_verification_example_accepts_ours_and_refuses_a_forgery(
 def test_own_handler_example_registers_for_its_types(monkeypatch: pytest.MonkeyPatch) -> None:
     [example] = code_blocks(section("Write your own handler"), "python")
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry.registered()))
-    exec(compile(example, "README.md", "exec"), {"__name__": "handlers.my_alerts"})
+    exec(compile(example, "docs/handlers.md", "exec"), {"__name__": "handlers.my_alerts"})
     handler = registry.registered()["tone_alert"]
     assert handler.types == frozenset({"EVENT_TONE"})
     plan = registry.build_plan(

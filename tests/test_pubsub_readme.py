@@ -1,4 +1,4 @@
-"""The README's "Try it with the Pub/Sub emulator" works as written, on the real emulator.
+"""The events guide's "Try it with the Pub/Sub emulator" works as written, on the real emulator.
 
 Its commands run against the session emulator, with only the host and port swapped for the
 emulator's own free port.
@@ -19,8 +19,9 @@ from tests.support.emulator import PubSubEmulator
 pytestmark = pytest.mark.emulator
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-SECTION = README.split("\n## Publishing to Pub/Sub\n", 1)[1].split("\n## ", 1)[0]
-README_HOST = "127.0.0.1:8085"
+GUIDE = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
+SECTION = GUIDE.split("\n### Try it with the Pub/Sub emulator\n", 1)[1].split("\n## ", 1)[0]
+GUIDE_HOST = "127.0.0.1:8085"
 
 
 def code_blocks(text: str) -> list[str]:
@@ -28,8 +29,8 @@ def code_blocks(text: str) -> list[str]:
 
 
 def run_curl(line: str, host: str) -> requests.Response:
-    """One `curl -s -X METHOD URL [-H header] [-d body]` line of the README."""
-    words = shlex.split(line.replace(README_HOST, host))
+    """One `curl -s -X METHOD URL [-H header] [-d body]` line of the guide."""
+    words = shlex.split(line.replace(GUIDE_HOST, host))
     assert words[:2] == ["curl", "-s"]
     url = next(word for word in words if word.startswith("http://"))
     options = {flag: words[words.index(flag) + 1] for flag in ("-X", "-H", "-d") if flag in words}
@@ -42,14 +43,14 @@ def test_readme_emulator_walkthrough_publishes_the_try_it_event(
 ) -> None:
     start, create, dotenv, pull = code_blocks(SECTION)
     assert shlex.split(start)[:5] == ["gcloud", "beta", "emulators", "pubsub", "start"]
-    assert f"--host-port={README_HOST}" in start
+    assert f"--host-port={GUIDE_HOST}" in start
 
     for line in create.replace("\\\n", " ").strip().splitlines():
         assert run_curl(line, pubsub_emulator.host).ok
 
     env = dict(line.split("=", 1) for line in dotenv.strip().splitlines())
     env["PUBSUB_EMULATOR_HOST"] = env["PUBSUB_EMULATOR_HOST"].replace(
-        README_HOST, pubsub_emulator.host
+        GUIDE_HOST, pubsub_emulator.host
     )
     example = dict(
         line.split("=", 1)

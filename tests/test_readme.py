@@ -1,4 +1,9 @@
-"""The README tells the truth: its commands, its example and its tables match the code."""
+"""The README and the guides tell the truth: commands, example, tables and links match the code.
+
+The guides' own walkthroughs are run by the tests of their subject (`test_handlers_readme.py`,
+`test_pubsub_readme.py`, the deploy tests, `test_verify.py`); here: the README itself, the
+configuration table, and every relative link.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from sonoran_receiver.config import Settings
 from tests.support.app import ROOT, build_app
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+DOCS = ROOT / "docs"
+CONFIGURATION = (DOCS / "configuration.md").read_text(encoding="utf-8")
 ENV_EXAMPLE = (ROOT / ".env.example").read_text(encoding="utf-8")
 
 
@@ -51,8 +58,8 @@ def test_curl_example_is_answered_200_and_reaches_the_sink(tmp_path: Path) -> No
     assert line["attributes"]["server"] == "1"
 
 
-def test_configuration_table_lists_every_variable_the_code_reads() -> None:
-    section = README.split("\n## Configuration\n", 1)[1].split("\n#", 1)[0]
+def test_configuration_guide_lists_every_variable_the_code_reads() -> None:
+    section = CONFIGURATION.split("\n## ", 1)[0]
     table = "\n".join(line for line in section.splitlines() if line.startswith("|"))
     documented = set(re.findall(r"^\| `([A-Z_]+)`(?:, `([A-Z_]+)`)?", table, re.MULTILINE))
     names = {name for pair in documented for name in pair if name}
@@ -71,3 +78,61 @@ def test_env_example_comments_every_variable(field: object) -> None:
     lines = ENV_EXAMPLE.splitlines()
     position = next(i for i, line in enumerate(lines) if line.startswith(f"{alias}="))
     assert lines[position - 1].startswith("#") or lines[position - 2].startswith("#")
+
+
+# --- links ------------------------------------------------------------------------------------
+
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+
+
+def prose(text: str) -> str:
+    """The text outside fenced code blocks, where a `[x](y)` is code, not a link."""
+    return "".join(text.split("```")[0::2])
+
+
+def anchor(heading: str) -> str:
+    """GitHub's id for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    headings = re.findall(r"^#{1,6} (.+)$", prose(page.read_text(encoding="utf-8")), re.MULTILINE)
+    return {anchor(heading) for heading in headings}
+
+
+def relative_links(page: Path) -> list[str]:
+    found = LINK.findall(prose(page.read_text(encoding="utf-8")))
+    return [target for target in found if not re.match(r"[a-z]+:", target)]
+
+
+def resolves(page: Path, target: str) -> bool:
+    """A file or folder that exists and, for `#fragment`, a heading of that page."""
+    path, _, fragment = target.partition("#")
+    resolved = (page.parent / path).resolve() if path else page
+    if not resolved.exists():
+        return False
+    return not fragment or (resolved.suffix == ".md" and fragment in anchors(resolved))
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda page: page.relative_to(ROOT).as_posix())
+def test_every_relative_link_resolves_to_a_file_and_heading(page: Path) -> None:
+    assert [target for target in relative_links(page) if not resolves(page, target)] == []
+
+
+def test_readme_lists_every_guide_with_one_line() -> None:
+    guides = README.split("\n## Guides\n", 1)[1].split("\n## ", 1)[0]
+    items = [item for item in guides.split("\n- ") if item.strip()]
+    linked = [LINK.findall(item)[0] for item in items]
+    assert sorted(linked) == sorted(f"docs/{page.name}" for page in DOCS.glob("*.md"))
+
+
+def test_readme_stays_short() -> None:
+    # The README keeps what the project is, the two commands, Try it and the guides' list;
+    # everything else lives in docs/ (issue 12 item 4).
+    headings = re.findall(r"^## (.+)$", prose(README), re.MULTILINE)
+    assert headings == ["Try it", "Guides"]

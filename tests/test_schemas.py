@@ -42,9 +42,9 @@ def test_committed_schemas_and_readme_table_are_what_make_schema_writes() -> Non
 
 def test_readme_table_lists_every_canonical_type_in_order_with_its_schema() -> None:
     readme = (ROOT / README).read_text(encoding="utf-8")
-    rows = re.findall(r"^\| \[`([A-Z0-9_]+)`\]\((schemas/[^)]+)\) \|", readme, re.MULTILINE)
+    rows = re.findall(r"^\| \[`([A-Z0-9_]+)`\]\((\.\./schemas/[^)]+)\) \|", readme, re.MULTILINE)
     assert [event_type for event_type, _ in rows] == [*CANONICAL_TYPES, UNKNOWN]
-    assert all((ROOT / link).is_file() for _, link in rows)
+    assert all(((ROOT / README).parent / link).is_file() for _, link in rows)
 
 
 def test_index_lists_one_schema_file_per_type() -> None:
@@ -92,6 +92,7 @@ def test_a_message_of_another_shape_does_not_fit_its_schema() -> None:
 def test_make_schema_writes_the_schemas_and_the_table_where_they_are_missing(
     tmp_path: Path,
 ) -> None:
+    (tmp_path / README).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / README, tmp_path / README)
     (tmp_path / SCHEMA_DIR).mkdir()
     (tmp_path / SCHEMA_DIR / "EVENT_RETIRED.schema.json").write_text("{}", encoding="utf-8")

@@ -94,3 +94,22 @@ def test_server_without_a_key_refuses_to_start_with_one_line(tmp_path: Path) -> 
     assert len(lines) == 1
     assert lines[0].startswith("configuration error: SONORAN_API_KEYS:")
     assert "Traceback" not in result.stderr
+
+
+def test_bad_body_timeout_refuses_to_start_with_one_line() -> None:
+    result = subprocess.run(
+        [str(FUNCTIONS_FRAMEWORK), "--target", "sonorancad_event", "--port", "0"],
+        cwd=ROOT,
+        env={
+            "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+            **event_env(SONORAN_BODY_TIMEOUT_S="0"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("configuration error: SONORAN_BODY_TIMEOUT_S:")

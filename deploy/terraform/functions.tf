@@ -14,11 +14,8 @@ locals {
   # it gets neither SONORAN_HANDLERS nor the handlers' secrets (default *=log).
   event_runs_handlers = strcontains(var.routes, "inline")
 
-  build_service_account = (
-    var.build_service_account_email == null
-    ? null
-    : "projects/${var.project_id}/serviceAccounts/${var.build_service_account_email}"
-  )
+  # The fully qualified name build_config.service_account takes.
+  build_service_account = "projects/${var.project_id}/serviceAccounts/${local.build_service_account_email}"
 
   handler_env = {
     SONORAN_HANDLERS = var.handlers
@@ -50,9 +47,10 @@ resource "google_cloudfunctions2_function" "event" {
   labels      = local.labels
 
   build_config {
-    runtime         = "python312"
-    entry_point     = "sonorancad_event"
-    service_account = local.build_service_account
+    runtime           = "python312"
+    entry_point       = "sonorancad_event"
+    service_account   = local.build_service_account
+    docker_repository = google_artifact_registry_repository.functions.id
 
     source {
       storage_source {
@@ -65,7 +63,8 @@ resource "google_cloudfunctions2_function" "event" {
   service_config {
     available_cpu    = var.cpu
     available_memory = var.memory
-    timeout_seconds  = 60
+    # What the platform allows a request before it answers 504 itself.
+    timeout_seconds = var.event_timeout_seconds
 
     min_instance_count               = var.min_instance_count
     max_instance_count               = var.max_instance_count
@@ -84,10 +83,11 @@ resource "google_cloudfunctions2_function" "event" {
         THREADS = tostring(var.concurrency)
         WORKERS = "1"
 
-        PUBSUB_TOPIC          = google_pubsub_topic.events.id
-        SONORAN_API_KEYS_FILE = "${local.api_keys_mount_path}/${local.api_keys_file_name}"
-        SONORAN_ROUTES        = var.routes
-        SONORAN_STRICT_TYPES  = tostring(var.strict_types)
+        PUBSUB_TOPIC            = google_pubsub_topic.events.id
+        PUBSUB_QUARANTINE_TOPIC = google_pubsub_topic.quarantine.id
+        SONORAN_API_KEYS_FILE   = "${local.api_keys_mount_path}/${local.api_keys_file_name}"
+        SONORAN_ROUTES          = var.routes
+        SONORAN_STRICT_TYPES    = tostring(var.strict_types)
       },
       local.event_runs_handlers ? merge(local.handler_env, local.forward_env) : {},
     )
@@ -132,6 +132,8 @@ resource "google_cloudfunctions2_function" "event" {
     google_secret_manager_secret_iam_member.event_api_keys,
     google_secret_manager_secret_iam_member.event_handler_secrets,
     google_pubsub_topic_iam_member.event_publisher,
+    google_pubsub_topic_iam_member.event_quarantine_publisher,
+    time_sleep.iam_propagation,
   ]
 }
 
@@ -148,6 +150,7 @@ resource "google_cloudfunctions2_function" "event" {
 # dead-lettering, and pushes with an OIDC token the worker's Cloud Run service
 # checks; nobody else may invoke it.
 resource "google_cloudfunctions2_function" "worker" {
+  #checkov:skip=CKV_GCP_124:Pub/Sub push is not listed as internal traffic for Cloud Run functions (see ingress_settings below); only the push account may invoke the worker, so other callers get 403.
   project     = var.project_id
   name        = "${var.name_prefix}-worker"
   location    = var.region
@@ -155,9 +158,10 @@ resource "google_cloudfunctions2_function" "worker" {
   labels      = local.labels
 
   build_config {
-    runtime         = "python312"
-    entry_point     = "sonorancad_worker"
-    service_account = local.build_service_account
+    runtime           = "python312"
+    entry_point       = "sonorancad_worker"
+    service_account   = local.build_service_account
+    docker_repository = google_artifact_registry_repository.functions.id
 
     source {
       storage_source {
@@ -178,10 +182,25 @@ resource "google_cloudfunctions2_function" "worker" {
     max_instance_count               = var.worker_max_instance_count
     max_instance_request_concurrency = var.concurrency
 
-    # Pub/Sub push from the same project counts as internal traffic for Cloud
-    # Run (on the run.app URL), so the worker is unreachable from the internet
-    # on top of requiring run.invoker.
-    ingress_settings               = "ALLOW_INTERNAL_ONLY"
+    # ALLOW_ALL, on purpose: the pages disagree on whether a Pub/Sub push
+    # counts as internal traffic, and a wrong guess would answer every push
+    # with 404 and dead-letter every event.
+    # - Cloud Run, "Restrict network ingress for Cloud Run": Internal "allows
+    #   requests from ... The following Google Cloud products, if they're in
+    #   the same project or VPC Service Controls perimeter as your Cloud Run
+    #   service and if they're using the default run.app URL ...: Cloud
+    #   Scheduler, Cloud Tasks, Eventarc, Pub/Sub, Workflows, BigQuery".
+    # - Cloud Run functions, "Configure network settings": "Allow internal
+    #   traffic only: Only traffic from Cloud Scheduler, Cloud Tasks, Eventarc,
+    #   synthetic monitors (including uptime checks), Workflows, BigQuery, and
+    #   VPC networks in the same project or VPC Service Controls perimeter is
+    #   allowed. All other requests are denied with a 404 error." No Pub/Sub.
+    # - Its 1st gen page: "HTTP requests created by or routed through Pub/Sub
+    #   or Eventarc cannot trigger these functions."
+    # The worker stays private through IAM, which Cloud Run checks before the
+    # request reaches the function: only the push subscription's account holds
+    # roles/run.invoker on it (iam.tf), so any other caller gets 403.
+    ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.worker.email
 
@@ -219,5 +238,6 @@ resource "google_cloudfunctions2_function" "worker" {
 
   depends_on = [
     google_secret_manager_secret_iam_member.worker_handler_secrets,
+    time_sleep.iam_propagation,
   ]
 }

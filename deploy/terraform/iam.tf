@@ -1,12 +1,14 @@
 # Every grant below is on one resource (a topic, a secret, a subscription, a
 # Cloud Run service, a service account). None is project-wide: Cloud Run ships
 # stdout to Cloud Logging without the runtime account holding logging roles.
+# The build account's grants, two of them project-level by necessity, are in
+# build.tf.
 
 resource "google_service_account" "event" {
   project      = var.project_id
   account_id   = "${var.name_prefix}-event"
   display_name = "Sonoran CAD event function (runtime)"
-  description  = "Publishes to ${var.name_prefix}-events and reads the API key secret; nothing else."
+  description  = "Publishes to ${var.name_prefix}-events and ${var.name_prefix}-quarantine and reads the API key secret; nothing else."
 
   depends_on = [google_project_service.enabled]
 }
@@ -38,6 +40,15 @@ resource "google_pubsub_topic_iam_member" "event_publisher" {
   member  = "serviceAccount:${google_service_account.event.email}"
 }
 
+# Events refused after a good key are kept there (pubsub.tf); the event
+# function may publish to it and to no other new topic.
+resource "google_pubsub_topic_iam_member" "event_quarantine_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.quarantine.name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${google_service_account.event.email}"
+}
+
 resource "google_secret_manager_secret_iam_member" "event_api_keys" {
   project   = var.project_id
   secret_id = google_secret_manager_secret.api_keys.secret_id
@@ -60,7 +71,7 @@ resource "google_secret_manager_secret_iam_member" "event_handler_secrets" {
 # valid API key. A gen2 function's invoker role is Cloud Run's run.invoker on
 # the service of the same name (google_cloudfunctions2_function_iam_* cannot
 # grant it). An organization policy restricting allowed member domains blocks
-# allUsers; the README explains the way around it.
+# allUsers; docs/deploy.md explains the way around it.
 resource "google_cloud_run_v2_service_iam_member" "event_public" {
   project  = var.project_id
   location = google_cloudfunctions2_function.event.location
@@ -90,6 +101,8 @@ resource "google_cloud_run_v2_service_iam_member" "worker_invoker" {
 }
 
 # --- Pub/Sub service agent ----------------------------------------------------
+# local.pubsub_service_agent is the member of google_project_service_identity
+# .pubsub (apis.tf): the agent exists before these grants name it.
 
 # Pub/Sub mints the push OIDC token as the push account. Projects whose Pub/Sub
 # service agent dates from before 2021-04-08 need this grant; newer ones do not

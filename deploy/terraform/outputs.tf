@@ -8,11 +8,6 @@ output "forward_url_server_1" {
   value       = "${google_cloudfunctions2_function.event.service_config[0].uri}/sonorancad/event?server=1"
 }
 
-output "cad_server_address" {
-  description = "What to enter in the CAD (Admin > Advanced > In-Game Integration) for direct delivery: the CAD appends /sonorancad/event itself."
-  value       = google_cloudfunctions2_function.event.service_config[0].uri
-}
-
 output "topic" {
   description = "Pub/Sub topic every accepted event is published to."
   value       = google_pubsub_topic.events.id
@@ -51,4 +46,24 @@ output "discord_webhook_secret" {
 output "forward_secret" {
   description = "Secret for FORWARD_SECRET (whsec_...), or null when forward_url is empty."
   value       = var.forward_url != "" ? google_secret_manager_secret.forward_secret[0].secret_id : null
+}
+
+output "quarantine_topic" {
+  description = "Where the event function keeps events refused after a good key (400/422): PUBSUB_QUARANTINE_TOPIC."
+  value       = google_pubsub_topic.quarantine.id
+}
+
+output "quarantine_subscription" {
+  description = "Read refused events here, or replay them after a fix: python3 -m sonoran_receiver.replay (docs/quarantine.md). Unread messages are kept 7 days."
+  value       = google_pubsub_subscription.quarantine_pull.id
+}
+
+output "build_service_account" {
+  description = "The account Cloud Build builds both functions as (<prefix>-build unless build_service_account_email names another)."
+  value       = local.build_service_account_email
+}
+
+output "artifact_repository" {
+  description = "Artifact Registry repository holding the functions' images; its cleanup policies keep the most recent few."
+  value       = google_artifact_registry_repository.functions.id
 }

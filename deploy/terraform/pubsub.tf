@@ -4,7 +4,9 @@ locals {
   worker_timeout_seconds = 60
   ack_deadline_seconds   = local.worker_timeout_seconds
 
-  pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  # serviceAccount:service-NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com, taken
+  # from the resource that creates it, so every grant naming it waits for it.
+  pubsub_service_agent = google_project_service_identity.pubsub.member
 }
 
 resource "google_pubsub_topic" "events" {
@@ -105,6 +107,47 @@ resource "google_pubsub_subscription" "pull" {
   project = var.project_id
   name    = "${var.name_prefix}-events-pull"
   topic   = google_pubsub_topic.events.id
+
+  ack_deadline_seconds       = 60
+  message_retention_duration = "604800s"
+
+  expiration_policy {
+    ttl = ""
+  }
+
+  labels = local.labels
+}
+
+# Quarantine (contract "Quarantine: nothing from a trusted sender is lost"): an
+# event refused after a good key (400/422) is published here before the
+# answer, since neither sender retries. The replay command (docs/quarantine.md)
+# pulls it from the subscription below and republishes what now passes.
+resource "google_pubsub_topic" "quarantine" {
+  #checkov:skip=CKV_GCP_83:Google-managed encryption at rest applies; a customer-managed key would add a KMS key ring and its rotation to every community's project.
+  project = var.project_id
+  name    = "${var.name_prefix}-quarantine"
+
+  # The topic keeps every message 31 days, the most Pub/Sub allows: the
+  # subscription's own backlog ends at 7 days, and a fix to the models can
+  # come later than that. Topic retention "allows any attached subscription to
+  # seek to a timestamp that is up to messageRetentionDuration in the past"
+  # ("Cannot be more than 31 days", google_pubsub_topic docs), so a seek
+  # brings back even acknowledged or expired messages (docs/deploy.md).
+  # Quarantined events are few, so this costs little.
+  message_retention_duration = "2678400s"
+
+  labels = local.labels
+
+  depends_on = [google_project_service.enabled]
+}
+
+# Read by the replay command (as whoever runs it, docs/deploy.md): unread
+# messages are kept 7 days, and the subscription never expires, since it is
+# idle whenever nothing is refused, which is the normal case.
+resource "google_pubsub_subscription" "quarantine_pull" {
+  project = var.project_id
+  name    = "${var.name_prefix}-quarantine-pull"
+  topic   = google_pubsub_topic.quarantine.id
 
   ack_deadline_seconds       = 60
   message_retention_duration = "604800s"

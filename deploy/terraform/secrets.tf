@@ -1,6 +1,6 @@
 # Terraform creates the secrets but never their versions: a secret_data value
 # would be stored in plain text in the Terraform state. Add each version out of
-# band with `gcloud secrets versions add` (README, "Deploy").
+# band with `gcloud secrets versions add` (docs/deploy.md).
 
 resource "google_secret_manager_secret" "api_keys" {
   project   = var.project_id

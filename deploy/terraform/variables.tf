@@ -32,6 +32,18 @@ variable "name_prefix" {
   }
 }
 
+variable "event_timeout_seconds" {
+  description = "How long the platform lets one request to the event function run before it answers 504 itself (service_config.timeout_seconds). The receiver bounds its own waits (Pub/Sub, inline handlers, slow clients) well below the default."
+  type        = number
+  default     = 60
+
+  validation {
+    # 3600 s is the ceiling for HTTP functions (anchors B2, "Max function duration").
+    condition     = var.event_timeout_seconds >= 1 && var.event_timeout_seconds <= 3600 && floor(var.event_timeout_seconds) == var.event_timeout_seconds
+    error_message = "event_timeout_seconds must be a whole number from 1 to 3600."
+  }
+}
+
 variable "min_instance_count" {
   description = "Instances of the event function kept warm. 0 costs nothing when idle but the first event after a quiet spell waits for a cold start (a few seconds); 1 removes that wait."
   type        = number
@@ -138,7 +150,7 @@ variable "dead_letter_max_attempts" {
 }
 
 variable "enable_discord_webhook" {
-  description = "Create the Secret Manager secret <prefix>-discord-webhook and give it to the functions as DISCORD_WEBHOOK_URL. The webhook URL is a credential, so it never goes in a variable: add it as a secret version (see the README)."
+  description = "Create the Secret Manager secret <prefix>-discord-webhook and give it to the functions as DISCORD_WEBHOOK_URL. The webhook URL is a credential, so it never goes in a variable: add it as a secret version (docs/deploy.md)."
   type        = bool
   default     = false
 }
@@ -161,7 +173,7 @@ variable "create_pull_subscription" {
 }
 
 variable "build_service_account_email" {
-  description = "Service account Cloud Build uses to build both functions; null uses the project's default build account. Projects created after mid-2024 may need one (see the README)."
+  description = "Service account Cloud Build uses to build both functions. null (the default) creates <prefix>-build for it. Either way the account gets the build roles Google documents, each on the narrowest resource: logging.logWriter on the project, artifactregistry.writer on <prefix>-functions, storage.objectViewer on the Cloud Functions source bucket only (build.tf). The identity running Terraform needs iam.serviceAccounts.actAs on it (a project Owner has it)."
   type        = string
   default     = null
   nullable    = true

@@ -5,19 +5,38 @@ terraform {
   required_providers {
     google = {
       source = "hashicorp/google"
-      # 6.x: build_config.service_account and the run.app uri are stable here;
-      # 7.0 may rename arguments, so it is an explicit upgrade.
+      # 6.x: build_config.service_account and docker_repository, the run.app
+      # uri and Artifact Registry cleanup policies are all in 6.0; 7.0 may
+      # rename arguments, so it is an explicit upgrade.
+      version = ">= 6.0.0, < 7.0.0"
+    }
+    google-beta = {
+      source = "hashicorp/google-beta"
+      # Only for google_project_service_identity (apis.tf), a beta-only
+      # resource; kept on the same major version as google.
       version = ">= 6.0.0, < 7.0.0"
     }
     archive = {
       source = "hashicorp/archive"
-      # 2.5 added glob patterns to archive_file.excludes (source.tf relies on them).
+      # 2.x writes source blocks sorted by name, without timestamps
+      # (internal/provider/zip_archiver.go, ArchiveMultiple): the zip's hash
+      # depends on file names and contents only (source.tf relies on it).
       version = ">= 2.5.0, < 3.0.0"
+    }
+    time = {
+      source = "hashicorp/time"
+      # time_sleep (build.tf): IAM grants take a while to reach the build.
+      version = ">= 0.9.0, < 1.0.0"
     }
   }
 }
 
 provider "google" {
+  project = var.project_id
+  region  = var.region
+}
+
+provider "google-beta" {
   project = var.project_id
   region  = var.region
 }

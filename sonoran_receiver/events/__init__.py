@@ -21,7 +21,7 @@ it goes the general way, so every error a sender sees comes from `_ANY`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Protocol, Union
+from typing import Annotated, Any, Final, Protocol, Union
 
 from pydantic import (
     BeforeValidator,
@@ -40,6 +40,7 @@ from sonoran_receiver.events.types import CANONICAL_TYPES, UNKNOWN, canonical_ty
 
 __all__ = [
     "FAMILIES",
+    "MAX_PROBLEMS",
     "MODELS",
     "Event",
     "ReceivedEvent",
@@ -184,13 +185,21 @@ def _path(loc: tuple[int | str, ...]) -> str:
     )
 
 
+MAX_PROBLEMS: Final = 100
+"""The most problems listed; a body can hold thousands of bad values, and the answer and
+the quarantined message must stay small."""
+
+
 def problems(error: ValidationError) -> list[dict[str, str]]:
     """Field paths (`data.call.callId`) and messages only: inputs and URLs stay out.
 
     A list field that also takes a single value failed as a list too: that error says more
-    than the single value's, which is left out.
+    than the single value's, which is left out. Past `MAX_PROBLEMS`, one last problem (with
+    an empty path) says how many more there were.
     """
     found: list[dict[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    more = 0
     for detail in error.errors(include_input=False, include_url=False, include_context=False):
         if ONE_VALUE in detail["loc"]:
             continue
@@ -198,7 +207,13 @@ def problems(error: ValidationError) -> list[dict[str, str]]:
         message = detail["msg"]
         if path == "data" and detail["type"] == "dict_type" and detail["loc"][0] in _TAGS:
             message = _DATA_NOT_OBJECT
-        problem = {"loc": path, "msg": message}
-        if problem not in found:
-            found.append(problem)
+        if (path, message) in seen:
+            continue
+        seen.add((path, message))
+        if len(found) < MAX_PROBLEMS:
+            found.append({"loc": path, "msg": message})
+        else:
+            more += 1
+    if more:
+        found.append({"loc": "", "msg": f"{more} more problems not listed"})
     return found

@@ -12,14 +12,19 @@ from typing_extensions import TypedDict
 from sonoran_receiver.events.base import (
     Event,
     IdList,
+    Integer,
+    IntegerOrText,
+    ListOf,
+    Number,
+    Text,
     TextList,
+    as_text,
     doc,
     fold,
     parse_numeric_id,
     payload,
-    text_key,
 )
-from sonoran_receiver.events.objects import Coordinate, named
+from sonoran_receiver.events.objects import known
 
 FAMILY = "map and devices"
 
@@ -29,9 +34,9 @@ class SignData(TypedDict, total=False):
     """The signs changed and their three lines."""
 
     ids: Annotated[IdList | None, doc("Sign ids from the street-sign configuration", [3, 4])]
-    text1: Annotated[str | None, doc("First line", "ACCIDENT AHEAD")]
-    text2: Annotated[str | None, doc("Second line", "LEFT LANE CLOSED")]
-    text3: Annotated[str | None, doc("Third line", "")]
+    text1: Annotated[Text | None, doc("First line", "ACCIDENT AHEAD")]
+    text2: Annotated[Text | None, doc("Second line", "LEFT LANE CLOSED")]
+    text3: Annotated[Text | None, doc("Third line", "")]
 
 
 @payload
@@ -63,16 +68,15 @@ class ToneTargetType(IntEnum):
     UNIT_GROUP = 6
 
 
-ToneTargetTypeValue = Literal[0, 1, 2, 3, 4, 5, 6]
-
-
 @payload
 class ToneTarget(TypedDict, total=False):
     """One target of a tone."""
 
-    type: Required[Annotated[ToneTargetTypeValue, doc(f"Target: {named(ToneTargetType)}", 1)]]
-    value: Annotated[int | str | None, doc("Call id, unit id or a name, by `type`", 4021, "LSFD")]
-    label: Annotated[str | None, doc("Label shown", "Call 4021")]
+    type: Required[Annotated[Integer, doc(known("Target", ToneTargetType), 1)]]
+    value: Annotated[
+        IntegerOrText | None, doc("Call id, unit id or a name, by `type`", 4021, "LSFD")
+    ]
+    label: Annotated[Text | None, doc("Label shown", "Call 4021")]
 
 
 def _id_value_as_int(target: ToneTarget) -> ToneTarget:
@@ -86,9 +90,11 @@ def _id_value_as_int(target: ToneTarget) -> ToneTarget:
 class ToneData(TypedDict, total=False):
     """The tone's audio and who hears it."""
 
-    url: Annotated[str | None, doc("Audio URL", "https://example.invalid/tones/structure-fire.mp3")]
+    url: Annotated[
+        Text | None, doc("Audio URL", "https://example.invalid/tones/structure-fire.mp3")
+    ]
     playTonesTo: Annotated[
-        list[Annotated[ToneTarget, AfterValidator(_id_value_as_int)]] | None,
+        ListOf[Annotated[ToneTarget, AfterValidator(_id_value_as_int)]] | None,
         doc("Targets", [{"type": 1, "value": 4021, "label": "Call 4021"}]),
     ]
 
@@ -105,9 +111,9 @@ class Tone(Event):
 class CalloutLocation(TypedDict, total=False):
     """A callout location; Z must be computed in game."""
 
-    x: Annotated[Coordinate | None, doc("X", 231.4)]
-    y: Annotated[Coordinate | None, doc("Y", 214.9)]
-    z: Annotated[Coordinate | None, doc("Z", 0.0)]
+    x: Annotated[Number | None, doc("X", 231.4)]
+    y: Annotated[Number | None, doc("Y", 214.9)]
+    z: Annotated[Number | None, doc("Z", 0.0)]
 
 
 @payload
@@ -117,16 +123,16 @@ class Callout(TypedDict, total=False):
     Both nestings arrive (catalogue 3.23) and both are kept as sent.
     """
 
-    id: Annotated[int | str | None, doc("Callout id", "ers_bank_robbery_02")]
-    calloutLocations: Annotated[list[CalloutLocation] | None, doc("Where, one location")]
+    id: Annotated[IntegerOrText | None, doc("Callout id", "ers_bank_robbery_02")]
+    calloutLocations: Annotated[ListOf[CalloutLocation] | None, doc("Where, one location")]
     pedWeaponData: Annotated[TextList | None, doc("Weapons peds may get", ["weapon_pistol"])]
     pedActionOnNoActionFound: Annotated[
-        str | None, doc("`none`, `flee`, `attack` or `surrender`", "flee")
+        Text | None, doc("`none`, `flee`, `attack` or `surrender`", "flee")
     ]
-    pedChanceToFleeFromPlayer: Annotated[int | None, doc("Percent, 0 to 100", 20)]
-    pedChanceToObtainWeapons: Annotated[int | None, doc("Percent, 0 to 100", 10)]
-    pedChanceToAttackPlayer: Annotated[int | None, doc("Percent, 0 to 100", 5)]
-    pedChanceToSurrender: Annotated[int | None, doc("Percent, 0 to 100", 50)]
+    pedChanceToFleeFromPlayer: Annotated[Integer | None, doc("Percent, 0 to 100", 20)]
+    pedChanceToObtainWeapons: Annotated[Integer | None, doc("Percent, 0 to 100", 10)]
+    pedChanceToAttackPlayer: Annotated[Integer | None, doc("Percent, 0 to 100", 5)]
+    pedChanceToSurrender: Annotated[Integer | None, doc("Percent, 0 to 100", 50)]
     data: Annotated[
         dict[str, Any] | None,
         doc(
@@ -158,9 +164,9 @@ class PagerData(TypedDict, total=False):
     addresses: Annotated[TextList | None, doc("Pager addresses routed", ["STATION-3"])]
     identIds: Annotated[IdList | None, doc("Units paged directly", [61])]
     nature: Annotated[
-        str | None, doc("`Emergency`, `NonEmergency` or `Administrative`", "Emergency")
+        Text | None, doc("`Emergency`, `NonEmergency` or `Administrative`", "Emergency")
     ]
-    body: Annotated[str | None, doc("Page text", "Structure fire, 1200 Grove St")]
+    body: Annotated[Text | None, doc("Page text", "Structure fire, 1200 Grove St")]
 
 
 class PagerReborn(Event):
@@ -175,7 +181,7 @@ class PagerReborn(Event):
 class StationLocation(TypedDict, total=False):
     """A station and the doors to open and close."""
 
-    name: Annotated[str | None, doc("Station", "Fire Station 3")]
+    name: Annotated[Text | None, doc("Station", "Fire Station 3")]
     open: Annotated[TextList | None, doc("Doors to open", ["Bay 1"])]
     close: Annotated[TextList | None, doc("Doors to close", [])]
 
@@ -184,13 +190,13 @@ class StationLocation(TypedDict, total=False):
 class StationAlertData(TypedDict, total=False):
     """Stations, message, light colours and tone; `color` (first revision) joins `colors`."""
 
-    locations: Annotated[list[StationLocation] | None, doc("Stations alerted")]
+    locations: Annotated[ListOf[StationLocation] | None, doc("Stations alerted")]
     message: Annotated[
-        str | None,
+        Text | None,
         doc("Text to speech, or base64 audio", "Engine 3, structure fire, Grove Street"),
     ]
     colors: Annotated[TextList | None, doc("Light colours", ["red"])]
-    tone: Annotated[str | None, doc("Tone name or audio URL", "Alert Tone A")]
+    tone: Annotated[Text | None, doc("Tone name or audio URL", "Alert Tone A")]
 
 
 class StationAlert(Event):
@@ -198,7 +204,7 @@ class StationAlert(Event):
 
     family = FAMILY
     type: Literal["EVENT_STATION_ALERT"]
-    data: Annotated[StationAlertData, BeforeValidator(fold("colors", "color", key=text_key))]
+    data: Annotated[StationAlertData, BeforeValidator(fold("colors", "color", marker=as_text))]
 
 
 EVENTS: tuple[type[Event], ...] = (StreetSignUpdated, Tone, NewCallout, PagerReborn, StationAlert)

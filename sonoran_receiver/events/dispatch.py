@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Required
 from pydantic import BeforeValidator
 from typing_extensions import TypedDict
 
-from sonoran_receiver.events.base import Event, Id, IdList, doc, fold, payload
+from sonoran_receiver.events.base import Bool, Event, Id, IdList, doc, fold, payload
 from sonoran_receiver.events.objects import DispatchCall, Note
 
 FAMILY = "dispatch"
@@ -105,7 +105,7 @@ class ToggleBodycamData(TypedDict, total=False):
     """The unit and the wanted bodycam state; `ident` is an integer even when sent as text."""
 
     ident: Required[Annotated[Id, doc("Identifier ID of the unit", 57)]]
-    state: Annotated[bool | None, doc("`true`: turn the bodycam on", True)]
+    state: Annotated[Bool | None, doc("`true`: turn the bodycam on", True)]
 
 
 class DispatchToggleBodycam(Event):

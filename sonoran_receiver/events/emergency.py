@@ -5,14 +5,28 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Required, cast
 
 from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
-from sonoran_receiver.events.base import Event, IdList, TextList, doc, fold, is_text, payload
+from sonoran_receiver.events.base import (
+    MAX_LIST_ITEMS,
+    Event,
+    IdList,
+    Text,
+    TextList,
+    as_text,
+    doc,
+    fold,
+    is_text,
+    items_of,
+    payload,
+)
 from sonoran_receiver.events.objects import EmergencyCall
 
 FAMILY = "911"
 
 _IDENTITIES = ("identities", "communityUserIds")
+_UNION = "`apiIds`, `identities` and `communityUserIds`"
 
 
 def _metadata_inside_call(data: dict[str, Any]) -> None:
@@ -36,17 +50,29 @@ def _metadata_inside_call(data: dict[str, Any]) -> None:
 
 def _identities_in_api_ids(data: dict[str, Any]) -> None:
     """Catalogue 3.15: the docs name the caller's identities `apiIds`; the framework (2026)
-    also reads `identities` and `communityUserIds`. The canonical field is `apiIds`, their
-    union in that order. Their shape is undocumented: one that is not text stays as sent."""
+    also reads `identities` and `communityUserIds`, the first of the three present.
+
+    The canonical field is `apiIds`, their union: `apiIds`' items, then `identities`', then
+    `communityUserIds`', each list in the order sent, a repeat dropped, numbers as text.
+    `identities` and `communityUserIds` themselves stay as sent, so a consumer reading them
+    as the framework does finds what it expects. Their shape is undocumented: one that is
+    not text (or a list of texts) is left out of the union.
+    """
     present = [name for name in _IDENTITIES if name in data and is_text(data[name])]
     if not present:
         return
-    identities = dict.fromkeys(data.get("apiIds") or [])
-    for name in present:
-        sent = data.pop(name)
-        for item in sent if isinstance(sent, list) else [] if sent is None else [sent]:
-            identities.setdefault(item if isinstance(item, str) else str(item))
-    data["apiIds"] = list(identities)
+    sent = [
+        *items_of(data.get("apiIds")),
+        *(item for name in present for item in items_of(data[name])),
+    ]
+    if len(sent) > MAX_LIST_ITEMS:
+        raise PydanticCustomError(
+            "too_long",
+            f"{_UNION} should hold at most {{max_length}} items together, not {{actual_length}}",
+            {"max_length": MAX_LIST_ITEMS, "actual_length": len(sent)},
+        )
+    # Text keys only: their hashes are randomised, so no crafted identities collide.
+    data["apiIds"] = list(dict.fromkeys(text for text in map(as_text, sent) if text is not None))
 
 
 def _fold_911(data: Event911Data) -> Event911Data:
@@ -68,12 +94,29 @@ class Event911Data(TypedDict, total=False):
         TextList | None,
         doc(
             "Caller's identifiers (CAD UI calls only): the union of `apiIds`, `identities` "
-            "and `communityUserIds` as sent",
+            "and `communityUserIds`, in that order, each list in the order sent, without "
+            "repeats, numbers as text",
+            ["license:9f8e7d6c"],
+        ),
+    ]
+    identities: Annotated[
+        Any,
+        doc(
+            "The caller's identifiers as the 2026 framework also reads them: kept as sent "
+            "(their texts are in `apiIds` too)",
+            ["license:9f8e7d6c", "discord:112233445566778899"],
+        ),
+    ]
+    communityUserIds: Annotated[
+        Any,
+        doc(
+            "The caller's linked identifiers as the 2026 framework also reads them: kept "
+            "as sent (their texts are in `apiIds` too)",
             ["license:9f8e7d6c"],
         ),
     ]
     communityUserId: Annotated[
-        str | None, doc("Caller's linked account identifier (May 2026 on)", "license:9f8e7d6c")
+        Text | None, doc("Caller's linked account identifier (May 2026 on)", "license:9f8e7d6c")
     ]
 
 

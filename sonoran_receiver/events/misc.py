@@ -9,8 +9,17 @@ from typing import Annotated, Any, Literal, Required
 from pydantic import AfterValidator
 from typing_extensions import TypedDict
 
-from sonoran_receiver.events.base import Event, doc, payload
-from sonoran_receiver.events.objects import DispatchCall, Unit, named
+from sonoran_receiver.events.base import (
+    Event,
+    Integer,
+    IntegerOrText,
+    ListOf,
+    NonEmptyText,
+    Text,
+    doc,
+    payload,
+)
+from sonoran_receiver.events.objects import DispatchCall, Unit, known
 
 FAMILY = "misc and legacy"
 
@@ -19,9 +28,9 @@ FAMILY = "misc and legacy"
 class CharSelectedData(TypedDict, total=False):
     """The account and the character it selected."""
 
-    accId: Annotated[str | None, doc("CAD account UUID", "6f1c2b9e-1111-4a2b-9c3d-000000000057")]
+    accId: Annotated[Text | None, doc("CAD account UUID", "6f1c2b9e-1111-4a2b-9c3d-000000000057")]
     id: Annotated[
-        int | str | None,
+        IntegerOrText | None,
         doc(
             "Character record id (integer) or DB-sync key (text, kept as text even when "
             "numeric: sync keys such as Discord ids are digits)",
@@ -44,12 +53,10 @@ class CommunityLinkVerifiedData(TypedDict, total=False):
     """The in-game identifier and the CAD account it is now linked to."""
 
     communityUserId: Required[
-        Annotated[
-            str, doc("In-game identifier the link code is for", "license:0a1b2c3d", min_length=1)
-        ]
+        Annotated[NonEmptyText, doc("In-game identifier the link code is for", "license:0a1b2c3d")]
     ]
     accountUuid: Annotated[
-        str | None, doc("CAD account UUID", "6f1c2b9e-1111-4a2b-9c3d-000000000057")
+        Text | None, doc("CAD account UUID", "6f1c2b9e-1111-4a2b-9c3d-000000000057")
     ]
 
 
@@ -91,21 +98,18 @@ class DispatchType(IntEnum):
     CALL_SELF_CLEAR = 4
 
 
-DispatchTypeValue = Literal[0, 1, 2, 3, 4]
-
-
 @payload
 class LegacyDispatchCall(DispatchCall, total=False):
     """The 2020 dispatch call: full unit objects in `units` rather than `idents`."""
 
-    units: Annotated[list[Unit] | None, doc("Attached units, full objects")]
+    units: Annotated[ListOf[Unit] | None, doc("Attached units, full objects")]
 
 
 @payload
 class LegacyDispatchData(TypedDict, total=False):
     """What happened to the call, and the call."""
 
-    dispatch_type: Annotated[DispatchTypeValue | None, doc(f"What: {named(DispatchType)}", 0)]
+    dispatch_type: Annotated[Integer | None, doc(known("What", DispatchType), 0)]
     dispatch: Annotated[LegacyDispatchCall | None, doc("The call")]
 
 
@@ -121,7 +125,7 @@ class LegacyDispatch(Event):
 class UnitCallClearData(TypedDict, total=False):
     """The units cleared, full objects."""
 
-    units: Annotated[list[Unit] | None, doc("Units removed from their call")]
+    units: Annotated[ListOf[Unit] | None, doc("Units removed from their call")]
 
 
 class UnitCallClear(Event):

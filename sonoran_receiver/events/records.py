@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Required
 
 from typing_extensions import TypedDict
 
-from sonoran_receiver.events.base import Event, Id, doc, payload
+from sonoran_receiver.events.base import Event, Id, Text, doc, payload
 from sonoran_receiver.events.objects import Record
 
 FAMILY = "records"
@@ -49,7 +49,7 @@ class PrintRecordData(TypedDict, total=False):
     """The unit that printed and the PDF (the 2025-09 consumer read `unitId`, kept as sent)."""
 
     identId: Annotated[Id | None, doc("Identifier ID of the unit that printed", 57)]
-    url: Annotated[str | None, doc("The PDF", "https://example.invalid/records/88231.pdf")]
+    url: Annotated[Text | None, doc("The PDF", "https://example.invalid/records/88231.pdf")]
 
 
 class PrintRecord(Event):

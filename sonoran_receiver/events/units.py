@@ -7,7 +7,18 @@ from typing import Annotated, Any, Literal, Required
 from pydantic import BeforeValidator, model_validator
 from typing_extensions import TypedDict
 
-from sonoran_receiver.events.base import Event, Id, IdList, doc, fold, payload
+from sonoran_receiver.events.base import (
+    Bool,
+    Event,
+    Id,
+    IdList,
+    Integer,
+    ListOf,
+    Text,
+    doc,
+    fold,
+    payload,
+)
 from sonoran_receiver.events.objects import UNIT_STATUS, Unit
 
 FAMILY = "units"
@@ -20,9 +31,9 @@ class UnitLoginData(TypedDict, total=False):
     """The unit that signed in; 2020 senders listed full units in `units` instead."""
 
     unit: Annotated[Unit | None, doc("The unit, as active units show it")]
-    units: Annotated[list[Unit] | None, doc(_LEGACY_UNITS)]
-    isDispatch: Annotated[bool | None, doc("Signed in to the dispatch page", False)]
-    selfDispatch: Annotated[bool | None, doc("The unit dispatches itself", False)]
+    units: Annotated[ListOf[Unit] | None, doc(_LEGACY_UNITS)]
+    isDispatch: Annotated[Bool | None, doc("Signed in to the dispatch page", False)]
+    selfDispatch: Annotated[Bool | None, doc("The unit dispatches itself", False)]
 
 
 class UnitLogin(Event):
@@ -38,7 +49,7 @@ class UnitLogoutData(TypedDict, total=False):
     """The identifier that signed off; 2020 senders listed full units in `units` instead."""
 
     identId: Annotated[Id | None, doc("Identifier ID of the unit", 57)]
-    units: Annotated[list[Unit] | None, doc(_LEGACY_UNITS)]
+    units: Annotated[ListOf[Unit] | None, doc(_LEGACY_UNITS)]
 
 
 class UnitLogout(Event):
@@ -56,8 +67,8 @@ class UnitStatusData(TypedDict, total=False):
     identIds: Annotated[
         IdList | None, doc("Units whose status changed; a bare number is listed", [57, 61])
     ]
-    status: Annotated[int | None, doc(UNIT_STATUS, 3)]
-    units: Annotated[list[Unit] | None, doc("Full unit objects with their new status")]
+    status: Annotated[Integer | None, doc(UNIT_STATUS, 3)]
+    units: Annotated[ListOf[Unit] | None, doc("Full unit objects with their new status")]
 
 
 class UnitStatusChange(Event):
@@ -73,7 +84,7 @@ class UnitPanicData(TypedDict, total=False):
     """The units whose panic changed; `identId` (September 2021) is folded into `identIds`."""
 
     identIds: Required[Annotated[IdList, doc("Units whose panic changed", [57])]]
-    isPanic: Annotated[bool | None, doc("`true`: panic on (CAD 3.21.0 on)", True)]
+    isPanic: Annotated[Bool | None, doc("`true`: panic on (CAD 3.21.0 on)", True)]
 
 
 class UnitPanic(Event):
@@ -90,7 +101,7 @@ class UnitGroupAddData(TypedDict, total=False):
 
     identId: Annotated[Id | None, doc("The unit added", 57)]
     identIds: Annotated[IdList | None, doc("Units added", [57, 61])]
-    groupName: Annotated[str | None, doc("The group", "Engine 7")]
+    groupName: Annotated[Text | None, doc("The group", "Engine 7")]
 
 
 _TOP_LEVEL_IDS = ("identId", "identIds")
@@ -122,7 +133,7 @@ class UnitGroupRemoveData(TypedDict, total=False):
     """The unit and the group it left."""
 
     identId: Annotated[Id | None, doc("The unit removed", 57)]
-    groupName: Annotated[str | None, doc("The group it left", "Engine 7")]
+    groupName: Annotated[Text | None, doc("The group it left", "Engine 7")]
 
 
 class UnitGroupRemove(Event):
@@ -138,8 +149,8 @@ class UnitGroupChangeNameData(TypedDict, total=False):
     """The group's members and its old and new names."""
 
     identIds: Annotated[IdList | None, doc("The group's members", [57, 61])]
-    oldName: Annotated[str | None, doc("Name before", "Engine 7")]
-    newName: Annotated[str | None, doc("Name after", "Task Force 7")]
+    oldName: Annotated[Text | None, doc("Name before", "Engine 7")]
+    newName: Annotated[Text | None, doc("Name after", "Task Force 7")]
 
 
 class UnitGroupChangeName(Event):
@@ -154,7 +165,7 @@ class UnitGroupChangeName(Event):
 class UnitUpdateData(TypedDict, total=False):
     """Full unit objects, as active units show them after the change."""
 
-    units: Required[Annotated[list[Unit], doc("The changed units")]]
+    units: Required[Annotated[ListOf[Unit], doc("The changed units")]]
 
 
 class UnitUpdate(Event):

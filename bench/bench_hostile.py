@@ -1,0 +1,258 @@
+"""What hostile requests cost the real server, next to a normal event, in one run.
+
+    .venv/bin/python -m bench.bench_hostile            # prints, and updates bench/RESULTS.md
+    .venv/bin/python -m bench.bench_hostile --no-write
+
+Each case gets a fresh server as deployed (functions-framework's gunicorn, `WORKERS=1`,
+`THREADS=8`, the default limits: `SONORAN_MAX_BODY_BYTES` 1 MiB, `SONORAN_BODY_TIMEOUT_S`
+10 s; the local sink to a temporary file), warmed with a few valid events. Then the case is
+sent, over raw sockets from `tests/support/hostile.py`, and measured: the time until its
+answer (the slowest of the eight for the eight-at-once cases), the worker's peak memory
+above what it held before (`VmHWM` after resetting it through /proc/PID/clear_refs, minus
+`VmRSS` before) and the worker's CPU time. The normal event is a valid `EVENT_911` (315
+bytes) sent the same way, one at a time: the median over its runs. Targets (issue 10): every
+unauthenticated hostile body answered within 10 times a normal event's time, adding less
+than 50 MiB. Bodies that arrive slowly or never are bounded by the body deadline instead.
+Only 127.0.0.1 is contacted; every case is bounded in bytes and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from tests.support.app import EVENT_PATH, event_env
+from tests.support.bodies import envelope
+from tests.support.hostile import (
+    Answer,
+    chunked,
+    colliding_integers,
+    empty_objects,
+    exchange,
+    many_identities,
+    memory_mib,
+    oversized,
+    post,
+    request_head,
+    reset_peak,
+    worker_pid,
+)
+from tests.support.server import RunningServer, start_server
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "RESULTS.md"
+BEGIN = "<!-- bench_hostile -->"
+END = "<!-- /bench_hostile -->"
+TIME_TARGET = 10.0
+MEMORY_TARGET_MIB = 50.0
+DEPLOYED = {"WORKERS": "1", "THREADS": "8"}
+
+
+@dataclass(frozen=True)
+class Measure:
+    statuses: str
+    seconds: float
+    peak_mib: float
+    cpu_ms: float
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    send: Callable[[RunningServer], list[Answer]]
+    # Slow and never-sent bodies take as long as their sender: the deadline bounds them.
+    deadline_bound: bool = False
+
+
+def one(parts: list[bytes], pause_s: float = 0.0) -> Callable[[RunningServer], list[Answer]]:
+    return lambda server: [exchange(server.port, parts, pause_s=pause_s)]
+
+
+def eight(parts: list[bytes]) -> Callable[[RunningServer], list[Answer]]:
+    def send(server: RunningServer) -> list[Answer]:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(lambda _: exchange(server.port, parts), range(8)))
+
+    return send
+
+
+def valid_during_slow_bodies(server: RunningServer) -> list[Answer]:
+    """A valid event sent while eight slow bodies hold all eight threads."""
+    slow_parts = [request_head(headers={"Content-Length": "400"}), *[b"x"] * 400]
+    slow = [
+        threading.Thread(target=exchange, args=(server.port, slow_parts), kwargs={"pause_s": 0.5})
+        for _ in range(8)
+    ]
+    for sender in slow:
+        sender.start()
+    time.sleep(0.5)
+    answer = exchange(server.port, post(envelope()))
+    for sender in slow:
+        sender.join()
+    return [answer]
+
+
+def cases() -> list[Case]:
+    big = oversized()
+    chunked_head = request_head(headers={"Transfer-Encoding": "chunked"})
+    slow_parts = [request_head(headers={"Content-Length": "400"}), *[b"x"] * 400]
+    long_line = request_head("GET", EVENT_PATH + "?q=" + "a" * 1_000_000)
+    return [
+        Case(
+            "wrong key, 495 KB EVENT_REMOVE_911 of colliding integers",
+            one(post(colliding_integers())),
+        ),
+        Case("wrong key, 1 MiB EVENT_911, 500,000 identities", one(post(many_identities()))),
+        Case('eight wrong-key 1 MiB bodies of `{"":{}}` at once', eight(post(empty_objects()))),
+        Case("eight 32 MiB bodies at once (Content-Length)", eight(post(big))),
+        Case("eight 32 MiB bodies at once (chunked)", eight(chunked(big))),
+        Case("1 MB request line (GET probe)", one([long_line])),
+        Case("malformed chunked body", one([chunked_head + b"zz\r\n"])),
+        Case("slow body (a byte every 0.5 s)", one(slow_parts, pause_s=0.5), deadline_bound=True),
+        Case(
+            "body announced, never sent",
+            one([request_head(headers={"Content-Length": "500"})]),
+            deadline_bound=True,
+        ),
+        Case(
+            "valid event while eight slow bodies hold every thread",
+            valid_during_slow_bodies,
+            deadline_bound=True,
+        ),
+    ]
+
+
+@contextmanager
+def fresh_server(workdir: Path, number: int) -> Iterator[RunningServer]:
+    env = event_env(LOCAL_SINK_FILE=str(workdir / f"sink-{number}.jsonl"), **DEPLOYED)
+    server = start_server(env, workdir / f"server-{number}.log")
+    try:
+        for _ in range(5):
+            exchange(server.port, post(envelope()))
+        yield server
+    finally:
+        server.stop()
+
+
+def cpu_ms(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def measure(server: RunningServer, send: Callable[[RunningServer], list[Answer]]) -> Measure:
+    worker = worker_pid(server)
+    reset_peak(worker)
+    before = memory_mib(worker)
+    cpu_before = cpu_ms(worker)
+    answers = send(server)
+    return Measure(
+        statuses="/".join(sorted({str(answer.status) for answer in answers})),
+        seconds=max(answer.seconds for answer in answers),
+        peak_mib=memory_mib(worker, "VmHWM") - before,
+        cpu_ms=cpu_ms(worker) - cpu_before,
+    )
+
+
+def normal_event(workdir: Path, runs: int) -> Measure:
+    """Medians over `runs` valid events, one at a time; the peak is the largest."""
+    with fresh_server(workdir, 0) as server:
+        measures = [measure(server, one(post(envelope()))) for _ in range(runs)]
+    return Measure(
+        statuses="/".join(sorted({m.statuses for m in measures})),
+        seconds=statistics.median(m.seconds for m in measures),
+        peak_mib=max(m.peak_mib for m in measures),
+        cpu_ms=statistics.median(m.cpu_ms for m in measures),
+    )
+
+
+def report(normal: Measure, results: list[tuple[Case, Measure]]) -> str:
+    lines = [
+        "| request | answer | time | times normal | peak memory added | worker CPU | targets |",
+        "|---|---|---|---|---|---|---|",
+        f"| normal event (valid key, 315 bytes) | {normal.statuses} | {seconds(normal.seconds)} "
+        f"| 1 | {normal.peak_mib:.1f} MiB | {normal.cpu_ms:.0f} ms | |",
+    ]
+    for case, result in results:
+        ratio = result.seconds / normal.seconds
+        if case.deadline_bound:
+            verdict = "deadline-bound"
+        else:
+            met = ratio <= TIME_TARGET and result.peak_mib < MEMORY_TARGET_MIB
+            verdict = "met" if met else "NOT met"
+        lines.append(
+            f"| {case.name} | {result.statuses} | {seconds(result.seconds)} | {ratio:,.0f} "
+            f"| {result.peak_mib:.1f} MiB | {result.cpu_ms:.0f} ms | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def seconds(value: float) -> str:
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def header(started: datetime, elapsed: float) -> str:
+    versions = ", ".join(
+        f"{name} {metadata.version(name)}"
+        for name in ("functions-framework", "gunicorn", "pydantic")
+    )
+    return (
+        f"- date: {started:%Y-%m-%d %H:%M} UTC; whole run {elapsed:.0f} s; load average after: "
+        f"{' '.join(f'{load:.2f}' for load in os.getloadavg())}\n"
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores; "
+        f"Python {platform.python_version()}; {versions}\n"
+        f"- server: functions-framework (gunicorn gthread), WORKERS=1, THREADS=8, a fresh one per "
+        f"request kind; body limit 1 MiB, body deadline 10 s (the defaults)\n"
+    )
+
+
+def write(section: str, out: Path) -> None:
+    text = out.read_text(encoding="utf-8") if out.is_file() else ""
+    block = f"{BEGIN}\n{section}{END}\n"
+    if BEGIN in text and END in text:
+        before, rest = text.split(BEGIN, 1)
+        text = before + block + rest.split(END, 1)[1].lstrip("\n")
+    else:
+        # At the end, inside the hand-written notes that bench_receivers.py keeps.
+        text = text.rstrip("\n") + "\n\n## Hostile traffic\n\n" + block
+    out.write_text(text, encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--normal-runs", type=int, default=30)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    options = parser.parse_args(argv)
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-hostile-") as tmp:
+        workdir = Path(tmp)
+        normal = normal_event(workdir, options.normal_runs)
+        results = []
+        for number, case in enumerate(cases(), start=1):
+            with fresh_server(workdir, number) as server:
+                results.append((case, measure(server, case.send)))
+            print(f"measured: {case.name}", file=sys.stderr)
+    section = header(started, time.monotonic() - clock) + "\n" + report(normal, results) + "\n"
+    print(section)
+    if not options.no_write:
+        write(section, options.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

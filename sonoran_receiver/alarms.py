@@ -1,0 +1,107 @@
+"""Deadlines for blocking reads: one thread per process runs each alarm's action when due.
+
+A socket timeout bounds one `recv`, not a request: gunicorn reads a body in a loop of
+`recv` calls, so a client sending a byte just before each timeout holds a thread for as
+long as it likes. An alarm bounds the total instead. One shared thread costs nothing per
+request (a thread per request would cost a thread start each); it sleeps until the
+earliest alarm is due and is woken only when a new alarm becomes the earliest.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from sonoran_receiver import logs
+
+
+class Alarm:
+    """One deadline: its action runs once when due, unless cancelled first."""
+
+    def __init__(self, due: float, action: Callable[[], None]) -> None:
+        self.due = due
+        self._action: Callable[[], None] | None = action
+        self._lock = threading.Lock()
+        self._rang = False
+
+    @property
+    def rang(self) -> bool:
+        return self._rang
+
+    @property
+    def cancelled(self) -> bool:
+        return self._action is None and not self._rang
+
+    def cancel(self) -> None:
+        """Once this returns, the action has either run to its end or never will."""
+        with self._lock:
+            # Dropping the action frees what it holds (a socket) at once, not when due.
+            self._action = None
+
+    def ring(self) -> None:
+        with self._lock:
+            action, self._action = self._action, None
+            if action is None:
+                return
+            self._rang = True
+            action()
+
+
+class AlarmClock:
+    """Runs alarms on one daemon thread, started on first use in each process.
+
+    functions-framework imports `main.py` in gunicorn's arbiter, which then forks the
+    worker; a thread does not survive a fork, so the clock starts its thread lazily, and
+    again in any process other than the one that started it.
+    """
+
+    def __init__(self) -> None:
+        self._wakeup = threading.Condition()
+        self._alarms: list[tuple[float, int, Alarm]] = []
+        self._order = itertools.count()
+        self._owner_pid: int | None = None
+
+    def set(self, timeout_s: float, action: Callable[[], None]) -> Alarm:
+        alarm = Alarm(time.monotonic() + timeout_s, action)
+        with self._wakeup:
+            self._ensure_thread()
+            heapq.heappush(self._alarms, (alarm.due, next(self._order), alarm))
+            if self._alarms[0][2] is alarm:
+                self._wakeup.notify()
+        return alarm
+
+    def _ensure_thread(self) -> None:
+        if self._owner_pid == os.getpid():
+            return
+        self._owner_pid = os.getpid()
+        self._alarms.clear()
+        threading.Thread(target=self._run, name="sonoran-alarms", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            with self._wakeup:
+                alarm = self._next_due()
+            try:
+                alarm.ring()
+            except Exception as failed:
+                # The thread serves every later request: it must outlive a failed action.
+                logs.error("alarm action failed", error=type(failed).__name__)
+
+    def _next_due(self) -> Alarm:
+        """Wait for the earliest alarm that is due and not cancelled; called locked."""
+        while True:
+            while self._alarms and self._alarms[0][2].cancelled:
+                heapq.heappop(self._alarms)
+            if not self._alarms:
+                self._wakeup.wait()
+                continue
+            due, _, alarm = self._alarms[0]
+            remaining = due - time.monotonic()
+            if remaining <= 0:
+                heapq.heappop(self._alarms)
+                return alarm
+            self._wakeup.wait(remaining)

@@ -1,0 +1,185 @@
+"""Hostile traffic against a real server, and what it cost the server.
+
+A raw-socket HTTP/1.1 client (the hostile shapes cannot be sent with `requests`: slow or
+never-sent bodies, lying lengths, broken chunking), the hostile bodies of issue 10, and the
+memory of the gunicorn worker read from /proc. Used by `tests/test_hostile_server.py` and
+`bench/bench_hostile.py`. Only 127.0.0.1 is ever contacted; every exchange is bounded in
+bytes and in time.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.support.app import EVENT_PATH
+from tests.support.server import RunningServer
+
+WRONG_KEY = "not-the-key-0000000000"
+MERSENNE_61 = 2**61 - 1
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back: `status` is None when the connection closed without an answer."""
+
+    status: int | None
+    body: bytes
+    seconds: float
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def request_head(
+    method: str = "POST",
+    target: str = EVENT_PATH,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1", "Host: 127.0.0.1"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+
+
+def post(body: bytes, *, content_length: int | None = None) -> list[bytes]:
+    """A POST of `body` to the event path, as parts a well-behaved client would send."""
+    length = len(body) if content_length is None else content_length
+    head = request_head(headers={"Content-Type": "application/json", "Content-Length": str(length)})
+    return [head, *pieces(body, 64 * 1024)]
+
+
+def chunked(body: bytes, chunk_bytes: int = 64 * 1024) -> list[bytes]:
+    """A POST of `body` with `Transfer-Encoding: chunked`, no Content-Length."""
+    head = request_head(headers={"Transfer-Encoding": "chunked"})
+    frames = [b"%x\r\n%s\r\n" % (len(part), part) for part in pieces(body, chunk_bytes)]
+    return [head, *frames, b"0\r\n\r\n"]
+
+
+def pieces(data: bytes, size: int) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def exchange(
+    port: int,
+    parts: Iterable[bytes],
+    *,
+    pause_s: float = 0.0,
+    timeout_s: float = 30.0,
+    half_close: bool = False,
+) -> Answer:
+    """Send `parts` (pausing between them) until the server answers, then read the answer.
+
+    Like a careful client, it stops sending once an answer is waiting: the server may answer
+    (413, 408) before the body is all sent, and then reads no more of it. `half_close` ends
+    the sending side after the parts, as a client that went away mid-body.
+    """
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as connection:
+        for number, part in enumerate(parts):
+            if number and pause_s:
+                time.sleep(pause_s)
+            if _answer_waiting(connection) or time.monotonic() - started > timeout_s:
+                break
+            try:
+                connection.sendall(part)
+            except OSError:
+                break
+        if half_close:
+            connection.shutdown(socket.SHUT_WR)
+        status, headers, body = _read_answer(connection, started + timeout_s)
+    return Answer(status, body, time.monotonic() - started, headers)
+
+
+def _answer_waiting(connection: socket.socket) -> bool:
+    readable, _, _ = select.select([connection], [], [], 0)
+    return bool(readable)
+
+
+def _read_answer(
+    connection: socket.socket, deadline: float
+) -> tuple[int | None, dict[str, str], bytes]:
+    received = b""
+    try:
+        while b"\r\n\r\n" not in received:
+            connection.settimeout(max(deadline - time.monotonic(), 0.01))
+            data = connection.recv(65536)
+            if not data:
+                return None, {}, b""
+            received += data
+        head, _, body = received.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+        length = int(headers.get("Content-Length", "0"))
+        while len(body) < length:
+            connection.settimeout(max(deadline - time.monotonic(), 0.01))
+            data = connection.recv(65536)
+            if not data:
+                break
+            body += data
+    except OSError:
+        if not received:
+            return None, {}, b""
+        raise
+    return int(lines[0].split(" ", 2)[1]), headers, body
+
+
+def worker_pid(server: RunningServer) -> int:
+    """The gunicorn worker: the one child of the arbiter functions-framework runs."""
+    arbiter = server.process.pid
+    children = Path(f"/proc/{arbiter}/task/{arbiter}/children").read_text().split()
+    return int(children[0])
+
+
+def memory_mib(pid: int, field_name: str = "VmRSS") -> float:
+    """`VmRSS` (now) or `VmHWM` (peak since the last `reset_peak`) of a process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(field_name)
+
+
+def reset_peak(pid: int) -> None:
+    """Make `VmHWM` start again from the current RSS (proc(5), /proc/pid/clear_refs)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def compact(event_type: str, data: object, key: str = WRONG_KEY) -> bytes:
+    """An envelope without spaces: the most values a body of a given size can carry."""
+    body = {"key": key, "type": event_type, "data": data}
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
+def colliding_integers(total: int = 495_000) -> bytes:
+    """`EVENT_REMOVE_911` whose `callId` list holds multiples of 2^61-1: every one has the
+    same Python hash, so a set or dict of them costs n² (issue 10)."""
+    ids: list[int] = []
+    size = 0
+    while size < total - 100:
+        ids.append(MERSENNE_61 * (len(ids) + 1))
+        size += len(str(ids[-1])) + 1
+    return compact("EVENT_REMOVE_911", {"callId": ids})
+
+
+def many_identities(count: int = 500_000) -> bytes:
+    """`EVENT_911` of just under 1 MiB with half a million `identities`."""
+    return compact("EVENT_911", {"call": {"callId": 1}, "identities": [7] * count})
+
+
+def empty_objects(total: int = 1_000_000) -> bytes:
+    """`data` as a list of `{"": {}}`: two objects per 8 bytes, the most objects per byte."""
+    return compact("EVENT_911", [{"": {}}] * ((total - 100) // 8))
+
+
+def oversized(total: int = 32 * 1024 * 1024) -> bytes:
+    """A wrong-key body of `total` bytes (32 MiB: Cloud Run's request limit)."""
+    prefix = b'{"key": "%s", "type": "EVENT_911", "data": {"pad": "' % WRONG_KEY.encode()
+    suffix = b'"}}'
+    return prefix + b"x" * (total - len(prefix) - len(suffix)) + suffix
