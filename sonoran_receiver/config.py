@@ -1,8 +1,8 @@
 """Settings, read once from the environment at start and validated with pydantic.
 
 A bad or missing value raises `ConfigError` naming the variable; `runtime.start` turns it
-into one line and a refused start. Field aliases are the variable names, so the README's
-configuration table and `.env.example` can be checked against this model.
+into one line and a refused start. Field aliases are the variable names, so the table in
+`docs/configuration.md` and `.env.example` can be checked against this model.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The community API keys a request may carry, and the constant-time check against them.
 
 Keys are compared as the vendor's receiver compares them, upper-cased on both sides (catalogue
-0.3), and as its Lua `string.upper` does in the C locale: ASCII letters only. So `straße` never matches
-`STRASSE`, nor a dotless i an `I`, though Python's `str.upper` would fold both.
+0.3), and as its Lua `string.upper` does in the C locale: ASCII letters only. So `straße`
+never matches `STRASSE`, nor a dotless i an `I`, though Python's `str.upper` folds both.
 
 The key file (`SONORAN_API_KEYS_FILE`, a Secret Manager volume) is re-read when its mtime or
 size changes, and at least every `RELOAD_PERIOD_S` whatever they say: a new secret version of

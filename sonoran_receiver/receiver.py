@@ -34,7 +34,6 @@ from sonoran_receiver.events.types import canonical_type
 from sonoran_receiver.keys import KeyRing
 from sonoran_receiver.message import CanonicalEvent
 from sonoran_receiver.quarantine import (
-    EVENT_TYPE_CHARS,
     QuarantinedEvent,
     Reason,
     without_log_key,
@@ -203,7 +202,8 @@ class Receiver:
         """Quarantine a refused body before its answer; 503 when it cannot be stored."""
         sent_type = envelope.get("type")
         as_sent = sent_type.strip().upper() if isinstance(sent_type, str) else None
-        outcome.type = as_sent[:EVENT_TYPE_CHARS] if as_sent is not None else None
+        # Logged only when it is a type name: anything else is the sender's free text.
+        outcome.type = as_sent if as_sent is not None and TYPE_NAME.fullmatch(as_sent) else None
         if self._quarantine is None:
             # No quarantine topic beside a Pub/Sub topic: said once, at start.
             return

@@ -48,7 +48,7 @@ from sonoran_receiver.events.types import canonical_type
 from sonoran_receiver.message import SCHEMA_VERSION, CanonicalEvent
 from sonoran_receiver.pubsub_sink import PubSubSink
 from sonoran_receiver.receiver import TYPE_NAME
-from sonoran_receiver.worker import _Published
+from sonoran_receiver.worker import PublishedData
 
 Source = Literal["quarantine", "dead-letter"]
 Verdict = Literal["replayed", "dropped", "kept", "failed"]
@@ -213,7 +213,7 @@ def _replayable(data: bytes, settings: Settings) -> tuple[str, CanonicalEvent]:
         # The worker's reading of event_id, received_at and server (its private model, used
         # on purpose): a replayed event must be one the worker accepts, or it would only
         # move on to the dead-letter topic.
-        envelope = _Published.model_validate(payload)
+        envelope = PublishedData.model_validate(payload)
         event_type, canonical = validate_canonical(sent_type, payload.get("data"))
     except ValidationError as invalid:
         raise _Keep(label, _reason(problems(invalid))) from None

@@ -77,7 +77,7 @@ def _rfc3339(value: str) -> str:
     return value
 
 
-class _Published(BaseModel):
+class PublishedData(BaseModel):
     """The message data object the receiver publishes (contract "The published message").
 
     Anyone who can publish to the topic can write these fields, so each is checked as the
@@ -152,7 +152,7 @@ class Worker:
         if type(version) is not int or version != SCHEMA_VERSION:
             raise UnsupportedSchema("unsupported or missing schema_version in the data")
         try:
-            published = _Published.model_validate(payload)
+            published = PublishedData.model_validate(payload)
             # The same models as the HTTP flow; canonical data gives itself back.
             event_type, data = validate_canonical(published.type, published.data)
             event = CanonicalEvent.create(

@@ -253,7 +253,7 @@ attempts = st.builds(
     Attempt, method=methods, path=st.builds(str.__add__, paths, queries), body=bodies
 )
 # gunicorn refuses methods of fewer than 3 letters with its own HTML 400 before any function
-# runs (README "Guarantees and limits"): the real server gets only methods it parses.
+# runs (docs/guarantees.md): the real server gets only methods it parses.
 server_attempts = attempts.filter(lambda attempt: len(attempt.method) >= 3)
 
 

@@ -211,6 +211,70 @@ def test_dashboard_shows_what_the_issue_lists() -> None:
         assert needle in text, needle
 
 
+# gcloud parses these files into the API messages it bundles (apitools); a field or enum
+# value the API does not have is kept aside as "unrecognized" and a wrong type raises. Run
+# in a child process with the SDK's libraries, it reports both for each file.
+_GCLOUD_CHECK = """
+import json, sys
+from apitools.base.py import encoding
+from googlecloudsdk.generated_clients.apis.logging.v2 import logging_v2_messages as logging
+from googlecloudsdk.generated_clients.apis.monitoring.v1 import monitoring_v1_messages as v1
+from googlecloudsdk.generated_clients.apis.monitoring.v3 import monitoring_v3_messages as v3
+
+KINDS = {"metric": logging.LogMetric, "alert": v3.AlertPolicy, "dashboard": v1.Dashboard,
+         "uptime": v3.UptimeCheckConfig, "channel": v3.NotificationChannel}
+
+def unrecognized(message, path=""):
+    found = [path + name for name in message.all_unrecognized_fields()]
+    for field in message.all_fields():
+        value = message.get_assigned_value(field.name)
+        for item in value if isinstance(value, list) else [value]:
+            if hasattr(item, "all_unrecognized_fields"):
+                found += unrecognized(item, path + field.name + ".")
+    return found
+
+report = {}
+for name, (kind, text) in json.load(sys.stdin).items():
+    try:
+        report[name] = unrecognized(encoding.JsonToMessage(KINDS[kind], text))
+    except Exception as error:
+        report[name] = [repr(error)]
+print(json.dumps(report))
+"""
+
+
+def _gcloud_sdk() -> Path:
+    gcloud = shutil.which("gcloud")
+    if gcloud is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("gcloud is needed under CI=true (the Pub/Sub emulator needs it too)")
+        pytest.skip("gcloud is not installed")
+    return Path(gcloud).resolve().parent.parent
+
+
+def test_definitions_use_only_fields_and_values_the_apis_have() -> None:
+    sdk = _gcloud_sdk()
+    kinds = {"dashboard.json": "dashboard", "uptime-check.json": "uptime"}
+    kinds["channel-email.json"] = "channel"
+    documents = {
+        path.name: (kinds.get(path.name) or path.name.split("-")[0], render(path.name))
+        for path in files("*.json")
+    }
+    finished = subprocess.run(
+        [os.environ.get("PYTHON", shutil.which("python3") or "python3"), "-c", _GCLOUD_CHECK],
+        input=json.dumps(documents),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": f"{sdk / 'lib'}:{sdk / 'lib' / 'third_party'}"},
+    )
+    assert finished.returncode == 0, finished.stderr
+    report = json.loads(finished.stdout)
+    assert set(report) == set(documents)
+    assert {name: problems for name, problems in report.items() if problems} == {}
+
+
 # --- gcloud.sh ----------------------------------------------------------------------------
 
 

@@ -293,3 +293,15 @@ def test_nothing_with_a_good_key_disappears(tmp_path: Path, strict: str) -> None
         assert ("quarantine" in stored["attributes"]) == (response.status_code != 200)
 
     check()
+
+
+def test_a_type_that_is_not_a_type_name_is_never_logged(capsys: pytest.CaptureFixture[str]) -> None:
+    client = build_app(event_env()).test_client()
+    sent = "BAD TYPE! <@everyone>"
+    assert post(client, body({"type": sent, "data": {}})).status_code == 400
+    # Log lines only: the local sink's line (also on stdout) keeps the type as sent.
+    logged = "\n".join(
+        line for line in capsys.readouterr().out.splitlines() if line.startswith('{"severity"')
+    )
+    assert '"event quarantined"' in logged
+    assert sent.upper() not in logged and sent not in logged

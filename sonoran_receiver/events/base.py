@@ -80,7 +80,7 @@ class Event(BaseModel):
     )
 
     family: ClassVar[str] = ""
-    """The family the event belongs to (units, dispatch, ...), for the README table."""
+    """The family the event belongs to (units, dispatch, ...), for docs/events.md."""
 
     key: Annotated[SecretStr, Strict()] = Field(exclude=True, repr=False)
     type: str
@@ -346,6 +346,8 @@ def as_text(item: Any) -> str | None:
     """The text `item` validates to where text belongs (`7` is `"7"`), or None."""
     if type(item) is str:
         return item
+    if type(item) is int:  # its digits, as pydantic writes them, without a validator call
+        return str(item)
     try:
         return _TEXT.validate_python(item)
     except ValidationError:
@@ -373,15 +375,15 @@ def union(items: Iterable[Any], marker: Callable[[Any], str | None]) -> list[Any
     return kept
 
 
-def _is_text_item(value: Any) -> bool:
-    return isinstance(value, str | int | float) and not isinstance(value, bool)
+# Exact types: JSON gives no subclasses, and `bool` (a subclass of `int`) is no text.
+_TEXT_ITEM_TYPES: Final = frozenset({str, int, float})
 
 
 def is_text(value: Any) -> bool:
     """Text, a number (read as text), `null`, or a list of texts and numbers."""
     if isinstance(value, list):
-        return all(_is_text_item(item) for item in value)
-    return value is None or _is_text_item(value)
+        return _TEXT_ITEM_TYPES.issuperset(map(type, value))
+    return value is None or type(value) in _TEXT_ITEM_TYPES
 
 
 def _anything(value: Any) -> bool:
