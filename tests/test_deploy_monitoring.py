@@ -20,6 +20,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -261,7 +262,7 @@ def test_definitions_use_only_fields_and_values_the_apis_have() -> None:
         for path in files("*.json")
     }
     finished = subprocess.run(
-        [os.environ.get("PYTHON", shutil.which("python3") or "python3"), "-c", _GCLOUD_CHECK],
+        [sys.executable, "-c", _GCLOUD_CHECK],
         input=json.dumps(documents),
         capture_output=True,
         text=True,

@@ -61,18 +61,20 @@ def _identities_in_api_ids(data: dict[str, Any]) -> None:
     present = [name for name in _IDENTITIES if name in data and is_text(data[name])]
     if not present:
         return
-    sent = [
-        *items_of(data.get("apiIds")),
-        *(item for name in present for item in items_of(data[name])),
-    ]
+    sent = list(items_of(data.get("apiIds")))
+    for name in present:
+        sent += items_of(data[name])
     if len(sent) > MAX_LIST_ITEMS:
         raise PydanticCustomError(
             "too_long",
             f"{_UNION} should hold at most {{max_length}} items together, not {{actual_length}}",
             {"max_length": MAX_LIST_ITEMS, "actual_length": len(sent)},
         )
-    # Text keys only: their hashes are randomised, so no crafted identities collide.
-    data["apiIds"] = list(dict.fromkeys(text for text in map(as_text, sent) if text is not None))
+    # Text keys only: their hashes are randomised, so no crafted identities collide. A
+    # number that is no text (`1.5`) has none and is left out.
+    union = dict.fromkeys(map(as_text, sent))
+    union.pop(None, None)
+    data["apiIds"] = list(union)
 
 
 def _fold_911(data: Event911Data) -> Event911Data:
