@@ -48,10 +48,14 @@ environment variable shown; flags win.
                                429 to a client IP above the rate below
   --direct-delivery-rate-limit-per-minute N
                                DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE, default 600
-  --with-monitoring            ENABLE_MONITORING=1: log-based metrics, alert policies,
-                               an uptime check and a dashboard, about $9 a month
+  --without-monitoring         ENABLE_MONITORING=0: skip the log-based metrics, alert
+                               policies, uptime check and dashboard that are
+                               deployed by default, about $9 a month
                                (docs/monitoring.md)
-  --alert-email ADDRESS        ALERT_EMAIL: where the alerts are e-mailed
+  --with-monitoring            a no-op kept for older scripts: monitoring is on by
+                               default
+  --alert-email ADDRESS        ALERT_EMAIL: where the alerts are e-mailed (without
+                               it they show in the Cloud console only)
   --no-events-alert-hours N    NO_EVENTS_ALERT_HOURS, default 0 (off): alert when no
                                event was accepted for N hours (1-23)
   --build-service-account EMAIL
@@ -70,7 +74,8 @@ has a version. Add one without putting the key on a command line:
 then run the script again.
 
 Needs the gcloud beta commands (gcloud components install beta; Cloud Shell
-has them) for `gcloud beta services identity create`.
+has them) for `gcloud beta services identity create`, and with monitoring the
+alpha commands too (gcloud components install alpha) for the alert policies.
 EOF
 }
 
@@ -94,7 +99,8 @@ CREATE_PULL_SUBSCRIPTION="${CREATE_PULL_SUBSCRIPTION:-0}"
 ENABLE_DIRECT_DELIVERY="${ENABLE_DIRECT_DELIVERY:-0}"
 DIRECT_DELIVERY_RATE_LIMIT="${DIRECT_DELIVERY_RATE_LIMIT:-0}"
 DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE="${DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE:-600}"
-ENABLE_MONITORING="${ENABLE_MONITORING:-0}"
+# On by default: a lost event must reach the user without anyone reading logs.
+ENABLE_MONITORING="${ENABLE_MONITORING:-1}"
 ALERT_EMAIL="${ALERT_EMAIL:-}"
 NO_EVENTS_ALERT_HOURS="${NO_EVENTS_ALERT_HOURS:-0}"
 BUILD_SERVICE_ACCOUNT="${BUILD_SERVICE_ACCOUNT:-}"
@@ -132,6 +138,7 @@ while [[ $# -gt 0 ]]; do
     --with-direct-delivery-rate-limit) DIRECT_DELIVERY_RATE_LIMIT=1; shift ;;
     --direct-delivery-rate-limit-per-minute) need_value "$@"; DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE=$2; shift 2 ;;
     --with-monitoring) ENABLE_MONITORING=1; shift ;;
+    --without-monitoring) ENABLE_MONITORING=0; shift ;;
     --alert-email) need_value "$@"; ALERT_EMAIL=$2; shift 2 ;;
     --no-events-alert-hours) need_value "$@"; NO_EVENTS_ALERT_HOURS=$2; shift 2 ;;
     --build-service-account) need_value "$@"; BUILD_SERVICE_ACCOUNT=$2; shift 2 ;;
@@ -179,8 +186,9 @@ whole_in_range --direct-delivery-rate-limit-per-minute "$DIRECT_DELIVERY_RATE_LI
   die "--alert-email must be one e-mail address"
 # Cloud Monitoring allows at most 23.5 hours of absence.
 whole_in_range --no-events-alert-hours "$NO_EVENTS_ALERT_HOURS" 0 23
+[[ $ENABLE_MONITORING == 0 || $ENABLE_MONITORING == 1 ]] || die "ENABLE_MONITORING must be 0 or 1"
 [[ $ENABLE_MONITORING == 1 || (-z $ALERT_EMAIL && $NO_EVENTS_ALERT_HOURS == 0) ]] ||
-  die "--alert-email and --no-events-alert-hours need --with-monitoring"
+  die "--alert-email and --no-events-alert-hours need monitoring: drop --without-monitoring (ENABLE_MONITORING=0)"
 
 # --- names (the same as deploy/terraform) ---------------------------------------
 
@@ -282,6 +290,14 @@ exists() {
 note() {
   printf '# %s\n' "$1"
 }
+
+# Temporary directories (the staged source, monitoring's rendered files), all
+# removed by the one EXIT trap: a second trap would replace the first.
+TEMP_DIRS=()
+remove_temp_dirs() {
+  ((${#TEMP_DIRS[@]} == 0)) || rm -rf "${TEMP_DIRS[@]}"
+}
+trap remove_temp_dirs EXIT
 
 if ((!DRY_RUN)); then
   command -v gcloud >/dev/null || die "gcloud is not installed (https://cloud.google.com/sdk/docs/install)"
@@ -515,7 +531,7 @@ if ((DRY_RUN)); then
   while IFS= read -r file; do note "staged: $file"; done < <(source_files)
 else
   SOURCE_STAGE="$(mktemp -d "${TMPDIR:-/tmp}/sonorancad-source.XXXXXX")"
-  trap remove_source_stage EXIT
+  TEMP_DIRS+=("$SOURCE_STAGE")
   while IFS= read -r file; do
     mkdir -p "$(dirname "$SOURCE_STAGE/$file")"
     cp "$SOURCE_DIR/$file" "$SOURCE_STAGE/$file"
@@ -670,16 +686,18 @@ EOF
 # === optional features =============================================================
 # Each lives in deploy/gcloud.d/<feature>.sh: one `source` line and one call
 # here, in this section, after everything above exists. A feature's function
-# does nothing unless its option is set.
+# does nothing unless its option is set (monitoring's is set by default).
+
+# --- monitoring and alerts, on unless --without-monitoring (ends with the dashboard's URL)
+# Before direct delivery: on by default, it would otherwise bury the IP and port
+# the user must type into the CAD panel.
+
+# shellcheck source=gcloud.d/monitoring.sh
+source "${SOURCE_DIR}/deploy/gcloud.d/monitoring.sh"
+deploy_monitoring
 
 # --- optional: direct delivery from the CAD panel (ends with the IP and port to type) ---
 
 # shellcheck source=gcloud.d/direct_delivery.sh
 source "${SOURCE_DIR}/deploy/gcloud.d/direct_delivery.sh"
 deploy_direct_delivery
-
-# --- optional: monitoring and alerts (ends with the dashboard's URL) ---------------
-
-# shellcheck source=gcloud.d/monitoring.sh
-source "${SOURCE_DIR}/deploy/gcloud.d/monitoring.sh"
-deploy_monitoring

@@ -11,8 +11,9 @@ such clients blocked valid events for over 95 s). `RequestBody`:
   answers `408` and logs it;
 - answers a malformed chunked body, and a body that ends before its `Content-Length` (the
   client went away), with a JSON `400` and a log line instead of the framework's HTML `500`;
-- once the answer is ready, shuts the read side when much of the body is left unread, so the
-  server closes the connection at once instead of waiting for bytes nobody will read.
+- once the answer is ready, shuts the read side when part of the body is left unread and
+  the client is sending nothing, so the server closes the connection at once instead of
+  waiting for bytes nobody will read.
 
 No Flask here: `main.py` hands over the WSGI environ, the one thing every server provides.
 """
@@ -20,6 +21,7 @@ No Flask here: `main.py` hands over the WSGI environ, the one thing every server
 from __future__ import annotations
 
 import math
+import select
 import socket
 import time
 from collections.abc import Mapping
@@ -39,10 +41,6 @@ BODY_TIMEOUT_VARIABLE = "SONORAN_BODY_TIMEOUT_S"
 DEFAULT_BODY_TIMEOUT_S = 10.0
 # Cloud Run's longest request timeout (docs.cloud.google.com/run/docs/configuring/request-timeout).
 _MAX_BODY_TIMEOUT_S = 3600.0
-# gunicorn itself reads up to 64 KiB of a body the application left unread, for up to 5 s,
-# to keep the connection (`_DRAIN_MAX_BYTES`, `DEFAULT_WORKER_DATA_TIMEOUT` in gunicorn 27).
-# Beyond that it closes the connection anyway, so the read side is shut at once instead.
-_DRAIN_BYTES = 64 * 1024
 _READ_ALL_CHUNK = 64 * 1024
 
 _CLOCK = AlarmClock()
@@ -132,10 +130,18 @@ class RequestBody:
         return self._count(data)
 
     def close(self) -> None:
-        """The answer is ready: nothing more is read, and a large unread rest is refused."""
+        """The answer is ready: nothing more of the body is read.
+
+        gunicorn then reads up to 64 KiB of what is left, waiting up to 5 s for it, and
+        closes the connection when that is not the end (gunicorn 27, `_keepalive_after`).
+        A client sending nothing would hold the thread those 5 s: the read side is shut, so
+        gunicorn sees the end at once. A client still sending is left to gunicorn: its
+        drain and close reset the connection, where a shut read side can leave the client
+        stalled on a full window until its own timeout.
+        """
         self._closed = True
         self._stop()
-        if not self._complete and (self._remaining is None or self._remaining > _DRAIN_BYTES):
+        if not self._complete and self._client_idle():
             self._shut_reading()
 
     def _count(self, data: bytes) -> bytes:
@@ -168,6 +174,13 @@ class RequestBody:
     def _stop(self) -> None:
         if self._alarm is not None:
             self._alarm.cancel()
+
+    def _client_idle(self) -> bool:
+        if self._connection is None:
+            return False
+        waiting = select.poll()
+        waiting.register(self._connection, select.POLLIN)
+        return not waiting.poll(0)
 
     def _shut_reading(self) -> None:
         # A read blocked in `recv` returns at once with end of file; writing the answer

@@ -2,9 +2,9 @@
 
 `deploy/monitoring/` holds the log-based metrics, alert policies (each with its Markdown
 runbook), the uptime check, the e-mail channel and the dashboard, in the APIs' own JSON.
-Terraform reads them with `templatefile` (`deploy/terraform/monitoring.tf`), and
-`deploy/gcloud.sh --with-monitoring` renders them with sed and hands them to gcloud
-(`deploy/gcloud.d/monitoring.sh`). These tests check that the files parse, that both
+Both paths deploy them unless told not to. Terraform reads them with `templatefile`
+(`deploy/terraform/monitoring.tf`), and `deploy/gcloud.sh` renders them with sed and hands
+them to gcloud (`deploy/gcloud.d/monitoring.sh`). These tests check that the files parse, that both
 renderings are the same text, that Terraform passes every field of every definition to its
 resources (its locals evaluated by `terraform console`, which needs no provider), and what
 the dry run creates. That the metrics count lines the code really writes is
@@ -279,8 +279,11 @@ def test_definitions_use_only_fields_and_values_the_apis_have() -> None:
 # --- gcloud.sh ----------------------------------------------------------------------------
 
 
-def run_script(*args: str, render_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_script(
+    *args: str, render_dir: Path | None = None, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent"}
+    env.update(env_extra or {})
     if render_dir is not None:
         env["MONITORING_RENDER_DIR"] = str(render_dir)
     return subprocess.run(
@@ -294,8 +297,12 @@ def run_script(*args: str, render_dir: Path | None = None) -> subprocess.Complet
     )
 
 
-def dry_run(render_dir: Path, *args: str) -> tuple[list[Command], str]:
-    finished = run_script("--dry-run", "--project", PROJECT, *args, render_dir=render_dir)
+def dry_run(
+    render_dir: Path, *args: str, env_extra: dict[str, str] | None = None
+) -> tuple[list[Command], str]:
+    finished = run_script(
+        "--dry-run", "--project", PROJECT, *args, render_dir=render_dir, env_extra=env_extra
+    )
     assert finished.returncode == 0, finished.stderr
     commands = [
         shlex.split(line)
@@ -308,7 +315,6 @@ def dry_run(render_dir: Path, *args: str) -> tuple[list[Command], str]:
 def monitoring_run(render_dir: Path, hours: int = 6) -> list[Command]:
     commands, _ = dry_run(
         render_dir,
-        "--with-monitoring",
         "--alert-email",
         EMAIL,
         "--no-events-alert-hours",
@@ -340,12 +346,58 @@ def files_given(commands: list[Command], render_dir: Path) -> dict[str, str]:
     return given
 
 
-def test_monitoring_is_off_unless_asked_for(tmp_path: Path) -> None:
+def monitoring_commands(commands: list[Command]) -> list[Command]:
+    return [
+        command
+        for command in commands
+        if "monitoring" in command[1:3] or command[1:3] == ["logging", "metrics"]
+    ]
+
+
+def test_gcloud_deploys_monitoring_by_default(tmp_path: Path) -> None:
     commands, _ = dry_run(tmp_path)
-    assert not [command for command in commands if "monitoring" in command]
-    assert not [command for command in commands if command[1:3] == ["logging", "metrics"]]
-    variable = hcl2_config()["variable"]["enable_monitoring"]
-    assert variable["default"] is False
+    created = {
+        " ".join(command[1:4])
+        for command in monitoring_commands(commands)
+        if "create" in command[:5]
+    }
+    assert created == {
+        "logging metrics create",
+        "monitoring uptime create",
+        "alpha monitoring policies",
+        "monitoring dashboards create",
+    }
+    given = files_given(commands, tmp_path)
+    assert {name for name in given if name.startswith("metric-")} == {
+        f"metric-{key}.json" for key in metric_definitions()
+    }
+    # Every alert but "no events", which waits for its number of hours.
+    assert {name for name in given if name.startswith("alert-") and name.endswith(".json")} == {
+        f"alert-{key}.json" for key in alert_definitions() if key != "no-events"
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(["--without-monitoring"], {}), ([], {"ENABLE_MONITORING": "0"})],
+    ids=["flag", "environment"],
+)
+def test_without_monitoring_gcloud_deploys_none_of_it(
+    tmp_path: Path, args: list[str], env: dict[str, str]
+) -> None:
+    commands, stdout = dry_run(tmp_path / "rendered", *args, env_extra=env)
+    assert commands
+    assert monitoring_commands(commands) == []
+    assert not [command for command in commands if "monitoring.googleapis.com" in command]
+    assert "Dashboard:" not in stdout
+    assert not (tmp_path / "rendered").exists()
+
+
+def test_with_monitoring_is_still_accepted_and_changes_nothing(tmp_path: Path) -> None:
+    _, default = dry_run(tmp_path)
+    _, asked = dry_run(tmp_path, "--with-monitoring")
+    assert asked == default
+    assert "a no-op" in run_script("--help").stdout
 
 
 def test_dry_run_creates_every_definition_from_its_rendered_file(tmp_path: Path) -> None:
@@ -387,7 +439,7 @@ def test_dry_run_gives_each_policy_its_runbook_and_the_channel(tmp_path: Path) -
 
 
 def test_no_events_alert_and_channel_only_when_asked_for(tmp_path: Path) -> None:
-    commands, _ = dry_run(tmp_path, "--with-monitoring")
+    commands, _ = dry_run(tmp_path)
     given = files_given(commands, tmp_path)
     assert "alert-no-events.json" not in given
     assert "channel-email.json" not in given
@@ -423,7 +475,7 @@ def test_dry_run_uptime_flags_are_the_definitions_fields(tmp_path: Path) -> None
 
 
 def test_dashboard_url_is_the_last_line(tmp_path: Path) -> None:
-    _, stdout = dry_run(tmp_path, "--with-monitoring")
+    _, stdout = dry_run(tmp_path)
     last = stdout.splitlines()[-1]
     assert last == (
         "# Dashboard: https://console.cloud.google.com/monitoring/dashboards/builder/"
@@ -432,19 +484,21 @@ def test_dashboard_url_is_the_last_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "complaint"),
+    ("args", "env", "complaint"),
     [
-        (["--alert-email", EMAIL], "need --with-monitoring"),
-        (["--no-events-alert-hours", "3"], "need --with-monitoring"),
-        (["--with-monitoring", "--alert-email", "a&b@example.com"], "--alert-email"),
-        (["--with-monitoring", "--alert-email", "ops@example.com,x@example.com"], "--alert-email"),
-        (["--with-monitoring", "--no-events-alert-hours", "24"], "--no-events-alert-hours"),
+        (["--without-monitoring", "--alert-email", EMAIL], {}, "need monitoring"),
+        (["--without-monitoring", "--no-events-alert-hours", "3"], {}, "need monitoring"),
+        (["--alert-email", EMAIL], {"ENABLE_MONITORING": "0"}, "need monitoring"),
+        ([], {"ENABLE_MONITORING": "true"}, "ENABLE_MONITORING must be 0 or 1"),
+        (["--alert-email", "a&b@example.com"], {}, "--alert-email"),
+        (["--alert-email", "ops@example.com,x@example.com"], {}, "--alert-email"),
+        (["--no-events-alert-hours", "24"], {}, "--no-events-alert-hours"),
     ],
 )
 def test_bad_monitoring_settings_stop_the_script_before_anything_runs(
-    args: list[str], complaint: str
+    args: list[str], env: dict[str, str], complaint: str
 ) -> None:
-    finished = run_script("--dry-run", "--project", PROJECT, *args)
+    finished = run_script("--dry-run", "--project", PROJECT, *args, env_extra=env)
     assert finished.returncode == 2
     assert complaint in finished.stderr
     assert finished.stdout == ""
@@ -470,15 +524,6 @@ def hcl2_config() -> dict[str, Any]:
         for entry in parsed.get(kind, []):
             merged[kind].update(entry)
     return merged
-
-
-def test_every_monitoring_resource_is_off_by_default() -> None:
-    for (type_name, name), body in hcl2_config()["resource"].items():
-        gate = str(body.get("for_each", body.get("count")))
-        assert "enable_monitoring" in gate or gate == "${local.monitoring_count}", (
-            type_name,
-            name,
-        )
 
 
 def test_alerts_go_to_the_email_channel_which_exists_only_with_an_address() -> None:
@@ -582,6 +627,10 @@ def locals_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = MONITORING_TF.read_text(encoding="utf-8")
     blocks = re.findall(r'^((?:locals|variable "[^"]+") \{\n.*?^\}\n)', text, re.M | re.S)
     kept = [block for block in blocks if not re.search(r"\bgoogle_[a-z0-9_]+\.", block)]
+    # The resources' count, from a block that also reads the function's URL.
+    count = re.search(r"^  monitoring_count = .*$", text, re.M)
+    assert count is not None
+    kept.append(f"locals {{\n{count.group(0)}\n}}\n")
     shared = TF_DIR.joinpath("variables.tf").read_text(encoding="utf-8")
     shared_variable = r'^(variable "(?:project_id|name_prefix)" \{\n.*?^\}\n)'
     kept += re.findall(shared_variable, shared, re.M | re.S)
@@ -771,6 +820,44 @@ def test_terraform_hands_every_field_of_every_definition_to_its_resources(
     }
     assert len(channel) == 4
     assert evaluated["dashboard"] == render("dashboard.json", values)
+
+
+def _instances(workdir: Path, *variables: str) -> dict[tuple[str, str], int]:
+    """How many instances of each resource in monitoring.tf Terraform would create, from
+    its own count or for_each evaluated with these variables (a resource with neither
+    counts 1)."""
+    gates = {}
+    for key, body in hcl2_config()["resource"].items():
+        if "for_each" in body:
+            gates[key] = f"length({body['for_each'][2:-1]})"
+        else:
+            gates[key] = str(body.get("count", "${1}"))[2:-1]
+    counts = console(workdir, f"[{', '.join(gates.values())}]", *variables)
+    return dict(zip(gates, counts, strict=True))
+
+
+def test_every_monitoring_resource_is_on_by_default(locals_workdir: Path) -> None:
+    assert hcl2_config()["variable"]["enable_monitoring"]["default"] is True
+    created = _instances(locals_workdir, f"project_id={PROJECT}")
+    channel = ("google_monitoring_notification_channel", "email")
+    assert created.pop(channel) == 0  # no address given
+    assert all(created.values()), created
+    # Every alert but "no events", which waits for its number of hours.
+    alerts = created[("google_monitoring_alert_policy", "receiver")]
+    assert alerts == len(alert_definitions()) - 1
+    assert _instances(locals_workdir, f"project_id={PROJECT}", f"alert_email={EMAIL}")[channel]
+
+
+def test_enable_monitoring_false_creates_no_monitoring_resource(locals_workdir: Path) -> None:
+    created = _instances(
+        locals_workdir,
+        f"project_id={PROJECT}",
+        "enable_monitoring=false",
+        f"alert_email={EMAIL}",
+        "no_events_alert_hours=6",
+    )
+    assert len(created) == len(hcl2_config()["resource"])
+    assert created == dict.fromkeys(created, 0)
 
 
 def test_terraform_leaves_out_the_no_events_alert_at_zero_hours(locals_workdir: Path) -> None:

@@ -207,7 +207,8 @@ def test_911_union_order_is_the_fields_order_not_the_bodys() -> None:
 
 
 @pytest.mark.parametrize(
-    "identities", [[{"id": "license:1"}], {"license": "1"}, [["license:1"]], [None], True]
+    "identities",
+    [[{"id": "license:1"}], {"license": "1"}, [["license:1"]], [None], True, ["license:1", 1.5]],
 )
 def test_911_identities_of_another_shape_stay_as_sent_outside_the_union(
     identities: Any,

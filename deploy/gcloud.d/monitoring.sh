@@ -7,8 +7,8 @@
 # Sourced by deploy/gcloud.sh, which checks the settings with its others and
 # calls deploy_monitoring at its end (it needs the event URL). It uses that
 # script's settings (PROJECT_ID, NAME_PREFIX, EVENT_URL, LABELS, SOURCE_DIR,
-# DRY_RUN, P, ENABLE_MONITORING, ALERT_EMAIL, NO_EVENTS_ALERT_HOURS) and
-# helpers (run, run_retry, exists, note, print_cmd, die).
+# DRY_RUN, P, ENABLE_MONITORING, ALERT_EMAIL, NO_EVENTS_ALERT_HOURS, TEMP_DIRS)
+# and helpers (run, run_retry, exists, note, print_cmd, die).
 #
 # The files are templates: ${prefix}, ${project_id}, ${event_host},
 # ${alert_email}, ${no_events_hours} and ${no_events_seconds} are replaced with
@@ -209,8 +209,7 @@ deploy_monitoring() {
     mkdir -p "$MONITORING_RENDERED"
   else
     MONITORING_RENDERED=$(mktemp -d)
-    # shellcheck disable=SC2064 # the directory is fixed from here on
-    trap "rm -rf '${MONITORING_RENDERED}'" EXIT
+    TEMP_DIRS+=("$MONITORING_RENDERED")
   fi
 
   note "Monitoring: log-based metrics from the functions' JSON lines (deploy/monitoring/metric-*.json)"
@@ -221,6 +220,8 @@ deploy_monitoring() {
   if [[ -n $ALERT_EMAIL ]]; then
     note "Monitoring: the e-mail address alerts go to (deploy/monitoring/channel-email.json)"
     monitoring_email_channel
+  else
+    note "Monitoring: no --alert-email, so alerts show in the Cloud console only; add one to be e-mailed"
   fi
 
   note "Monitoring: the event URL's uptime check (deploy/monitoring/uptime-check.json)"

@@ -8,13 +8,14 @@
 # monitoring.sh), so the two deploy paths cannot drift. Both render the
 # ${name} placeholders first: here templatefile, there sed.
 #
-# Off by default: the alert conditions are billed per month (about $9 for
-# the six that are on by default, docs/monitoring.md has the table).
+# On by default: a user must be told when events are lost without reading
+# logs. The alert conditions are billed per month (about $9 for the six that
+# are on by default, docs/monitoring.md has the table); false turns it all off.
 
 variable "enable_monitoring" {
-  description = "Create the log-based metrics, alert policies, uptime check and dashboard defined in deploy/monitoring/ (docs/monitoring.md). About $9 a month, nearly all of it the alert conditions."
+  description = "Create the log-based metrics, alert policies, uptime check and dashboard defined in deploy/monitoring/ (docs/monitoring.md). On by default; about $9 a month, nearly all of it the alert conditions. false creates none of them."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "alert_email" {

@@ -376,33 +376,27 @@ def union(items: Iterable[Any], marker: Callable[[Any], str | None]) -> list[Any
 
 
 # Exact types: JSON gives no subclasses, and `bool` (a subclass of `int`) is no text.
-_TEXT_ITEM_TYPES: Final = frozenset({str, int, float})
+_TEXT_ITEM_TYPES: Final = frozenset({str, int})
 
 
 def is_text(value: Any) -> bool:
-    """Text, a number (read as text), `null`, or a list of texts and numbers."""
+    """Text or an integer (read as its digits), `null`, or a list of texts and integers."""
     if isinstance(value, list):
         return _TEXT_ITEM_TYPES.issuperset(map(type, value))
     return value is None or type(value) in _TEXT_ITEM_TYPES
-
-
-def _anything(value: Any) -> bool:
-    return True
 
 
 def fold(
     into: str,
     *spellings: str,
     marker: Callable[[Any], str | None] = id_marker,
-    foldable: Callable[[Any], bool] = _anything,
 ) -> Callable[[Any], Any]:
     """A `mode="before"` validator folding other spellings of a list field into it.
 
-    When any of `spellings` was sent (with a `foldable` value), `into` becomes the union of
-    its own items and theirs: `into`'s items first, then each spelling's in the order of
-    `spellings` (not the order of the body's members, which JSON leaves unordered), each
-    list in the order sent, an item dropped when an earlier one is the same value. The
-    folded spellings are removed. A scalar counts as a one-element list and `null` as no
+    When any of `spellings` was sent, `into` becomes the union of its own items and theirs:
+    `into`'s items first, then each spelling's in the order of `spellings` (not the order
+    of the body's members, which JSON leaves unordered), each list in the order sent, an
+    item dropped when an earlier one is the same value. The folded spellings are removed. A scalar counts as a one-element list and `null` as no
     item. Otherwise the payload is left alone (a scalar in `into` is still listed by its
     field validator).
 
@@ -413,7 +407,7 @@ def fold(
     def fold_spellings(value: Any) -> Any:
         if not isinstance(value, dict):
             return value
-        present = [name for name in spellings if name in value and foldable(value[name])]
+        present = [name for name in spellings if name in value]
         if not present:
             return value
         folded = dict(value)

@@ -14,7 +14,6 @@ from sonoran_receiver.events.base import (
     IdList,
     Text,
     TextList,
-    as_text,
     doc,
     fold,
     is_text,
@@ -53,10 +52,10 @@ def _identities_in_api_ids(data: dict[str, Any]) -> None:
     also reads `identities` and `communityUserIds`, the first of the three present.
 
     The canonical field is `apiIds`, their union: `apiIds`' items, then `identities`', then
-    `communityUserIds`', each list in the order sent, a repeat dropped, numbers as text.
+    `communityUserIds`', each list in the order sent, a repeat dropped, integers as text.
     `identities` and `communityUserIds` themselves stay as sent, so a consumer reading them
     as the framework does finds what it expects. Their shape is undocumented: one that is
-    not text (or a list of texts) is left out of the union.
+    not text (a list of texts and integers, or one of them) is left out of the union.
     """
     present = [name for name in _IDENTITIES if name in data and is_text(data[name])]
     if not present:
@@ -70,11 +69,8 @@ def _identities_in_api_ids(data: dict[str, Any]) -> None:
             f"{_UNION} should hold at most {{max_length}} items together, not {{actual_length}}",
             {"max_length": MAX_LIST_ITEMS, "actual_length": len(sent)},
         )
-    # Text keys only: their hashes are randomised, so no crafted identities collide. A
-    # number that is no text (`1.5`) has none and is left out.
-    union = dict.fromkeys(map(as_text, sent))
-    union.pop(None, None)
-    data["apiIds"] = list(union)
+    # Text keys only: their hashes are randomised, so no crafted identities collide.
+    data["apiIds"] = list(dict.fromkeys(item if type(item) is str else str(item) for item in sent))
 
 
 def _fold_911(data: Event911Data) -> Event911Data:

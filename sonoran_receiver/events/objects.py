@@ -81,7 +81,7 @@ class CallPriority(IntEnum):
 
 
 class RecordType(IntEnum):
-    """Custom record base type (the records page's table; its example shows 1, unnamed)."""
+    """Custom record base type, as the records table names them (the docs also show 1)."""
 
     WARRANT = 2
     BOLO = 3

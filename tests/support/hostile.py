@@ -77,29 +77,50 @@ def exchange(
 ) -> Answer:
     """Send `parts` (pausing between them) until the server answers, then read the answer.
 
-    Like a careful client, it stops sending once an answer is waiting: the server may answer
-    (413, 408) before the body is all sent, and then reads no more of it. `half_close` ends
-    the sending side after the parts, as a client that went away mid-body.
+    Like a careful client (curl, urllib3), it watches for an answer while it sends and stops
+    sending once one arrives: the server may answer (413, 408) before the body is all sent,
+    and then reads no more of it. `half_close` ends the sending side after the parts, as a
+    client that went away mid-body.
     """
     started = time.monotonic()
+    deadline = started + timeout_s
     with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as connection:
-        for number, part in enumerate(parts):
-            if number and pause_s:
-                time.sleep(pause_s)
-            if _answer_waiting(connection) or time.monotonic() - started > timeout_s:
-                break
-            try:
-                connection.sendall(part)
-            except OSError:
-                break
-        if half_close:
+        answered = _send_until_answered(connection, parts, pause_s, deadline)
+        if half_close and not answered:
             connection.shutdown(socket.SHUT_WR)
-        status, headers, body = _read_answer(connection, started + timeout_s)
+        connection.setblocking(True)
+        status, headers, body = _read_answer(connection, deadline)
     return Answer(status, body, time.monotonic() - started, headers)
 
 
-def _answer_waiting(connection: socket.socket) -> bool:
-    readable, _, _ = select.select([connection], [], [], 0)
+def _send_until_answered(
+    connection: socket.socket, parts: Iterable[bytes], pause_s: float, deadline: float
+) -> bool:
+    """Send without ever blocking on a server that stopped reading; True once answered."""
+    connection.setblocking(False)
+    for number, part in enumerate(parts):
+        if number and pause_s and _readable(connection, pause_s):
+            return True
+        pending = memoryview(part)
+        while pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            readable, writable, _ = select.select([connection], [connection], [], remaining)
+            if readable:
+                return True
+            if writable:
+                try:
+                    pending = pending[connection.send(pending) :]
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return False
+    return _readable(connection, 0)
+
+
+def _readable(connection: socket.socket, wait_s: float) -> bool:
+    readable, _, _ = select.select([connection], [], [], wait_s)
     return bool(readable)
 
 
