@@ -5,6 +5,7 @@ Safe to run twice: a redelivered event logs a second line with the same `event_i
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from handlers.registry import register
@@ -16,6 +17,9 @@ from sonoran_receiver.message import CanonicalEvent
 # (`call.callId` for EVENT_911, `dispatch.idents` for dispatches, `unit.id` for logins).
 _ID_SUFFIXES = ("Id", "Ids", "Ident", "Idents")
 _ID_NAMES = frozenset({"id", "ident", "idents"})
+# Field names come from the sender too (models keep fields they do not name): only a name
+# that looks like an identifier is logged, never a sentence someone typed as a key.
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
 @register("log")
@@ -40,7 +44,7 @@ def event_ids(data: Any) -> dict[str, Any] | None:
         return None
     ids: dict[str, Any] = {}
     for name, value in data.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and _FIELD_NAME.fullmatch(name):
             ids.update(
                 (f"{name}.{inner}", inner_value)
                 for inner, inner_value in value.items()
@@ -52,7 +56,11 @@ def event_ids(data: Any) -> dict[str, Any] | None:
 
 
 def _is_id(name: str, value: Any) -> bool:
-    return (name in _ID_NAMES or name.endswith(_ID_SUFFIXES)) and _is_id_value(value)
+    return (
+        bool(_FIELD_NAME.fullmatch(name))
+        and (name in _ID_NAMES or name.endswith(_ID_SUFFIXES))
+        and _is_id_value(value)
+    )
 
 
 def _is_id_value(value: Any) -> bool:

@@ -38,6 +38,11 @@ _NO_KEY = "api key file holds no key, keeping the keys loaded before"
 _BYTE_ORDER_MARK = "\ufeff"
 
 
+# A key this short is no secret worth guarding, and searching payloads for it would cut
+# ordinary words out of event text: shorter keys are not looked for (`found_in`).
+SEARCHED_KEY_BYTES = 8
+
+
 def _fold(key: str) -> bytes:
     # `bytes.upper` changes a-z only; surrogatepass so a lone surrogate (JSON allows one)
     # is a mismatch, not an error.
@@ -113,7 +118,7 @@ class KeyRing:
         return tuple(
             key.decode("utf-8", "surrogatepass")
             for key in self._fixed + self._from_file
-            if key in folded
+            if len(key) >= SEARCHED_KEY_BYTES and key in folded
         )
 
     def _refresh(self) -> None:

@@ -30,9 +30,25 @@ def new_event_id() -> str:
 
 
 def _canonical_json(value: Any) -> bytes:
+    # surrogatepass: a lone surrogate (JSON allows `"\ud83d"`, and a sender cutting a text
+    # inside an emoji writes one) still has one fixed key.
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    ).encode("utf-8", "surrogatepass")
+
+
+def json_bytes(value: Any) -> bytes:
+    """Compact UTF-8 JSON of a message: text as is, or, when a text holds a lone surrogate
+    (which UTF-8 cannot carry), every non-ASCII character as a `\\u` escape, which keeps
+    the value exactly as sent. Raises ValueError for NaN and Infinity (not JSON)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
+            "utf-8"
+        )
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode(
+            "ascii"
+        )
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
@@ -101,6 +117,4 @@ class CanonicalEvent:
 
     def message_bytes(self) -> bytes:
         """The Pub/Sub message data: UTF-8 JSON of `message_data()`."""
-        return json.dumps(
-            self.message_data(), ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        ).encode("utf-8")
+        return json_bytes(self.message_data())

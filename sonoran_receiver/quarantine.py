@@ -9,7 +9,6 @@ and the same `event_id`/`content_key`/`received_at`/`server` a published event c
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,6 +16,7 @@ from sonoran_receiver.message import (
     SCHEMA_VERSION,
     SOURCE,
     content_key,
+    json_bytes,
     new_event_id,
     utc_timestamp,
 )
@@ -92,17 +92,4 @@ class QuarantinedEvent:
         return attributes
 
     def message_bytes(self) -> bytes:
-        return json.dumps(
-            self.message_data(), ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        ).encode("utf-8")
-
-
-def without_log_key(value: Any) -> Any:
-    """`value` with every `logKey` member removed: `GET_LOGS` carries the credential Sonoran
-    support uploads logs with (catalogue 3.30), and nothing stored may hold it. Depth is
-    bounded by the JSON parser's nesting limit."""
-    if isinstance(value, dict):
-        return {name: without_log_key(item) for name, item in value.items() if name != "logKey"}
-    if isinstance(value, list):
-        return [without_log_key(item) for item in value]
-    return value
+        return json_bytes(self.message_data())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,16 +29,13 @@ from sonoran_receiver.errors import (
     Unauthorized,
 )
 from sonoran_receiver.events import is_known, parse_event, problems
-from sonoran_receiver.events.types import canonical_type
+from sonoran_receiver.events.types import TYPE_NAME, canonical_type
 from sonoran_receiver.keys import KeyRing
 from sonoran_receiver.message import CanonicalEvent
-from sonoran_receiver.quarantine import (
-    QuarantinedEvent,
-    Reason,
-    without_log_key,
-)
-from sonoran_receiver.redact import without_keys
+from sonoran_receiver.quarantine import QuarantinedEvent, Reason
+from sonoran_receiver.redact import text_without_keys, without_secrets
 from sonoran_receiver.sink import EventSink
+from sonoran_receiver.surrogates import without_lone_surrogates
 
 _JSON = {"Content-Type": "application/json"}
 
@@ -140,9 +136,14 @@ class Receiver:
         if request.method != "POST":
             raise MethodNotAllowed()
         body = read_body(request.body, request.content_length, self._settings.max_body_bytes)
+        body = without_lone_surrogates(body)
         outcome.server = server_from_query(request.query)
         if not self._keys.matches(read_key(body)):
             raise Unauthorized()
+        if outcome.server is not None and self._keys.found_in(outcome.server):
+            # `?server=` holding the key would store it: the event is kept without a server.
+            logs.warning("server name held an API key, dropped")
+            outcome.server = None
         accepted = self._accept(body, outcome)
         outcome.type = accepted.type
         outcome.event_id = accepted.event_id
@@ -181,12 +182,18 @@ class Receiver:
             if not TYPE_NAME.fullmatch(event.type):
                 self._hold("invalid_type", _json_object(body), _TYPE_NOT_A_NAME, outcome)
                 raise InvalidType(_TYPE_NOT_A_NAME)
+            if self._keys.found_in(event.type):
+                # A type becomes an attribute, a log field and a route key: never the key.
+                self._hold("invalid_type", _json_object(body), _TYPE_HOLDS_KEY, outcome)
+                raise InvalidType(_TYPE_HOLDS_KEY)
             if self._settings.strict_types:
                 self._hold("unknown_type", _json_object(body), _UNKNOWN_TYPE, outcome)
                 raise InvalidEvent(_UNKNOWN_TYPE, "unknown event type")
         try:
             return CanonicalEvent.create(
-                event.type, without_keys(event.canonical_data(), self._keys), server=outcome.server
+                event.type,
+                without_secrets(event.canonical_data(), self._keys),
+                server=outcome.server,
             )
         except ValueError:
             # pydantic's parser reads NaN and Infinity, which no JSON consumer can.
@@ -201,7 +208,11 @@ class Receiver:
     ) -> None:
         """Quarantine a refused body before its answer; 503 when it cannot be stored."""
         sent_type = envelope.get("type")
-        as_sent = sent_type.strip().upper() if isinstance(sent_type, str) else None
+        as_sent = (
+            text_without_keys(sent_type.strip().upper(), self._keys)
+            if isinstance(sent_type, str)
+            else None
+        )
         # Logged only when it is a type name: anything else is the sender's free text.
         outcome.type = as_sent if as_sent is not None and TYPE_NAME.fullmatch(as_sent) else None
         if self._quarantine is None:
@@ -211,7 +222,7 @@ class Receiver:
             held = QuarantinedEvent.create(
                 reason,
                 as_sent,
-                without_keys(without_log_key(envelope.get("data")), self._keys),
+                without_secrets(envelope.get("data"), self._keys),
                 found,
                 server=outcome.server,
             )
@@ -247,13 +258,11 @@ class Receiver:
         return sorted(actions)
 
 
-# Contract step 6: a type name, after upper-casing, is 1 to 128 of A-Z, 0-9 and `_`. It
-# becomes a Pub/Sub attribute, a log field and a route-table key: no control characters.
-TYPE_NAME = re.compile(r"[A-Z0-9_]{1,128}")
 _TYPE_NOT_TEXT = [{"loc": "type", "msg": "type must be a string"}]
 _TYPE_NOT_A_NAME = [
     {"loc": "type", "msg": "type must be 1 to 128 of A-Z, 0-9 and _ after upper-casing"}
 ]
+_TYPE_HOLDS_KEY = [{"loc": "type", "msg": "type must not hold the API key"}]
 _UNKNOWN_TYPE = [{"loc": "type", "msg": "unknown event type"}]
 
 

@@ -1,8 +1,11 @@
-"""Removing a community API key from a trusted sender's payload before it is stored.
+"""What a trusted sender's payload must lose before it is stored: a community API key and
+`logKey`.
 
 The key belongs in the envelope's `key` member only, which nothing stores. A sender that
-also puts it inside `data` (a misconfigured resource, a test event typed by hand) would
-otherwise have it published, and the contract promises no message ever holds a key.
+also puts it inside `data`, the type or `?server=` (a misconfigured resource, a test event
+typed by hand) would otherwise have it published, and the contract promises no message ever
+holds a key. `logKey` is the credential `GET_LOGS` carries for Sonoran support's log upload
+(catalogue 3.30): nothing stored may hold it, whatever the type.
 """
 
 from __future__ import annotations
@@ -14,20 +17,41 @@ from typing import Any
 from sonoran_receiver.keys import KeyRing
 
 REDACTED = "[redacted: API key]"
+_LOG_KEY = "logKey"
 
 
-def without_keys(value: Any, keys: KeyRing) -> Any:
-    """`value` with every occurrence of a configured key replaced, in names and texts."""
+def without_secrets(value: Any, keys: KeyRing) -> Any:
+    """`value` without `logKey` members and with every configured key replaced, in names
+    and texts. One serialisation finds both, so a payload holding neither (every real
+    one) is returned as it is."""
     try:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         return value
+    # json.dumps writes every name in one spelling, whatever escapes the sender used.
+    if f'"{_LOG_KEY}":' in text:
+        value = without_log_key(value)
     found = keys.found_in(text)
     if not found:
         return value
     # Keys compare ASCII case-insensitively (keys.py), so they are replaced likewise.
     pattern = re.compile("|".join(re.escape(key) for key in found), re.IGNORECASE | re.ASCII)
     return _replace(value, pattern)
+
+
+def text_without_keys(text: str, keys: KeyRing) -> str:
+    """A single text (a type as sent, a server name) with every configured key replaced."""
+    return str(without_secrets(text, keys))
+
+
+def without_log_key(value: Any) -> Any:
+    """`value` with every `logKey` member removed. Depth is bounded by the JSON parser's
+    nesting limit."""
+    if isinstance(value, dict):
+        return {name: without_log_key(item) for name, item in value.items() if name != _LOG_KEY}
+    if isinstance(value, list):
+        return [without_log_key(item) for item in value]
+    return value
 
 
 def _replace(value: Any, pattern: re.Pattern[str]) -> Any:

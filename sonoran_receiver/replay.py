@@ -44,10 +44,9 @@ from pydantic import ValidationError
 from sonoran_receiver.config import WORKER_TARGET, Settings, load_settings
 from sonoran_receiver.errors import ConfigError, PublishFailed
 from sonoran_receiver.events import is_known, problems, validate_canonical
-from sonoran_receiver.events.types import canonical_type
+from sonoran_receiver.events.types import TYPE_NAME, canonical_type
 from sonoran_receiver.message import SCHEMA_VERSION, CanonicalEvent
 from sonoran_receiver.pubsub_sink import PubSubSink
-from sonoran_receiver.receiver import TYPE_NAME
 from sonoran_receiver.worker import PublishedData
 
 Source = Literal["quarantine", "dead-letter"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 from pathlib import Path
 from typing import Any, Protocol
 
 from sonoran_receiver.errors import PublishFailed
+from sonoran_receiver.message import json_bytes
 
 
 class Message(Protocol):
@@ -44,12 +44,8 @@ class LocalSink:
         self._lock = threading.Lock()
 
     def publish(self, event: Message) -> None:
-        line = json.dumps(
-            {"data": event.message_data(), "attributes": event.attributes()},
-            ensure_ascii=False,
-            separators=(",", ":"),
-            allow_nan=False,
-        )
+        message = {"data": event.message_data(), "attributes": event.attributes()}
+        line = json_bytes(message).decode("utf-8")
         try:
             with self._lock:
                 sys.stdout.write(line + "\n")

@@ -32,6 +32,7 @@ from handlers.registry import HandlerPlan
 from sonoran_receiver import logs
 from sonoran_receiver.body import SERVER_RE
 from sonoran_receiver.events import problems, validate_canonical
+from sonoran_receiver.events.types import TYPE_NAME
 from sonoran_receiver.message import SCHEMA_VERSION, CanonicalEvent
 
 
@@ -88,7 +89,7 @@ class PublishedData(BaseModel):
 
     model_config = ConfigDict(extra="ignore", hide_input_in_errors=True, frozen=True)
 
-    type: Annotated[str, Strict()]
+    type: Annotated[str, Strict(), StringConstraints(pattern=rf"^{TYPE_NAME.pattern}$")]
     data: Any = None
     event_id: Annotated[str, Strict(), AfterValidator(_uuid_text)]
     received_at: Annotated[str, Strict(), AfterValidator(_rfc3339)]
@@ -166,6 +167,9 @@ class Worker:
             raise UnreadableMessage(f"message fails its model: {problems(invalid)}") from None
         except ValueError:
             raise UnreadableMessage("message data holds NaN or Infinity") from None
+        if message.attributes.get("event_id") not in (None, event.event_id):
+            # Consumers dedupe on the attribute, handlers on the data: they must agree.
+            raise UnreadableMessage("event_id attribute differs from the data's")
         if message.attributes.get("content_key") not in (None, event.content_key):
             # The models changed the data since it was published (a newer release): the key
             # of the data handlers see is the one the contract defines.

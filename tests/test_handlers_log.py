@@ -52,3 +52,18 @@ def test_panic_line_has_the_unit_ids(capsys: pytest.CaptureFixture[str]) -> None
         "received_at": record["received_at"],
         "ids": {"identIds": [57]},
     }
+
+
+def test_field_names_that_are_not_identifiers_are_never_logged(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sentence = "Caller John Smith says shots fired callId"
+    event = CanonicalEvent.create(
+        "EVENT_SOMETHING_NEW",
+        {sentence: 5, f"{sentence} outer": {"callId": 7}, "call": {sentence: 9, "callId": 3}},
+        server=None,
+    )
+    log_event(event, load_settings({}, WORKER_TARGET))
+    output = capsys.readouterr().out
+    assert "Caller John Smith" not in output
+    assert json.loads(output)["ids"] == {"call.callId": 3}

@@ -304,4 +304,63 @@ def test_a_type_that_is_not_a_type_name_is_never_logged(capsys: pytest.CaptureFi
         line for line in capsys.readouterr().out.splitlines() if line.startswith('{"severity"')
     )
     assert '"event quarantined"' in logged
-    assert sent.upper() not in logged and sent not in logged
+    assert sent.upper() not in logged
+    assert sent not in logged
+
+
+@pytest.mark.parametrize(
+    ("envelope", "status"),
+    [
+        ({"type": "EVENT_911", "data": {"call": {"callId": 5, "caller": "help \ud83d"}}}, 200),
+        ({"type": "EVENT_911", "data": {"call": "cut emoji \udc00"}}, 422),
+    ],
+    ids=["accepted", "quarantined"],
+)
+def test_an_event_with_a_lone_surrogate_is_kept_with_a_replacement_character(
+    tmp_path: Path, envelope: dict[str, Any], status: int
+) -> None:
+    # A sender cutting a text inside an emoji writes `"\ud83d"`: JSON's grammar allows it,
+    # UTF-8 cannot carry it, and our parser refuses it.
+    sink = tmp_path / "sink.jsonl"
+    client = build_app(event_env(LOCAL_SINK_FILE=str(sink))).test_client()
+    assert post(client, body(envelope)).status_code == status
+    [line] = sink.read_text().split("\n")[:-1]
+    stored = json.dumps(json.loads(line)["data"]["data"])
+    assert stored == json.dumps(envelope["data"]).replace("\\ud83d", "\\ufffd").replace(
+        "\\udc00", "\\ufffd"
+    )
+
+
+def test_a_key_in_the_type_or_the_server_name_is_never_stored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "ALPHANUMERICKEY0123"
+    sink = tmp_path / "sink.jsonl"
+    client = build_app(
+        event_env(SONORAN_API_KEYS=key, LOCAL_SINK_FILE=str(sink), SONORAN_ROUTES="*=publish")
+    ).test_client()
+    as_type = post(client, body({"type": key.lower(), "data": {}}, key=key))
+    in_type = post(client, body({"type": f"oops {key} !", "data": {}}, key=key))
+    as_server = post(
+        client, body({"type": "EVENT_NEW_THING", "data": {}}, key=key), f"?server={key}"
+    )
+    assert [as_type.status_code, in_type.status_code, as_server.status_code] == [400, 400, 200]
+    stored = sink.read_text()
+    assert len(stored.split("\n")[:-1]) == 3
+    everything = stored + capsys.readouterr().out + as_server.get_data(as_text=True)
+    assert key not in everything.upper()
+
+
+def test_log_key_is_never_published_whatever_the_type(tmp_path: Path) -> None:
+    sink = tmp_path / "sink.jsonl"
+    client = build_app(
+        event_env(LOCAL_SINK_FILE=str(sink), SONORAN_ROUTES="*=publish")
+    ).test_client()
+    for envelope in (
+        {"type": "EVENT_NEW_THING", "data": {"logKey": "log-key-5678", "x": 1}},
+        {"type": "EVENT_911", "data": {"call": {"callId": 1, "logKey": "log-key-5678"}}},
+    ):
+        assert post(client, body(envelope)).status_code == 200
+    stored = sink.read_text()
+    assert "log-key-5678" not in stored
+    assert '"x":1' in stored

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -114,6 +115,8 @@ def test_unknown_schema_version_raises_so_the_message_dead_letters(
         push_body(pubsub_message(data=with_data(server="x" * 65))),
         push_body(pubsub_message(data=with_data(event_id="not-a-uuid"))),
         push_body(pubsub_message(data=with_data(event_id=None))),
+        push_body(pubsub_message(data=with_data(type="Caller John Smith, shots fired"))),
+        push_body(pubsub_message(attributes={**EVENT.attributes(), "event_id": str(uuid.uuid4())})),
     ],
     ids=[
         "no-message",
@@ -128,6 +131,8 @@ def test_unknown_schema_version_raises_so_the_message_dead_letters(
         "server-too-long",
         "event-id-not-a-uuid",
         "event-id-missing",
+        "type-not-a-type-name",
+        "event-id-attribute-differs",
     ],
 )
 def test_unreadable_message_raises(worker_runtime: Runtime, cloud_event_data: Any) -> None:

@@ -396,9 +396,9 @@ def fold(
     When any of `spellings` was sent, `into` becomes the union of its own items and theirs:
     `into`'s items first, then each spelling's in the order of `spellings` (not the order
     of the body's members, which JSON leaves unordered), each list in the order sent, an
-    item dropped when an earlier one is the same value. The folded spellings are removed. A scalar counts as a one-element list and `null` as no
-    item. Otherwise the payload is left alone (a scalar in `into` is still listed by its
-    field validator).
+    item dropped when an earlier one is the same value. The folded spellings are removed.
+    A scalar counts as a one-element list and `null` as no item. Otherwise the payload is
+    left alone (a scalar in `into` is still listed by its field validator).
 
     More than `MAX_LIST_ITEMS` items in all are not compared: they are all handed to the
     model, whose list refuses them.

@@ -6,6 +6,7 @@ Catalogue section 2 lists the 26 documented types, three known only from code
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 CANONICAL_TYPES: Final[tuple[str, ...]] = (
@@ -49,6 +50,10 @@ ALIASES: Final[dict[str, str]] = {
     "EVENT_UNIT_ATTACH": "EVENT_DISPATCH_UNIT_ATTACH",
     "EVENT_UNIT_DETACH": "EVENT_DISPATCH_UNIT_DETACH",
 }
+
+# Contract step 6: a type name, after upper-casing, is 1 to 128 of A-Z, 0-9 and `_`. It
+# becomes a Pub/Sub attribute, a log field and a route-table key: no control characters.
+TYPE_NAME: Final = re.compile(r"[A-Z0-9_]{1,128}")
 
 # Route and handler tables name types we have no model for with this word.
 UNKNOWN: Final = "UNKNOWN"
