@@ -22,11 +22,10 @@ from cloudevents.http import CloudEvent
 gc.disable()
 try:
     from sonoran_receiver.receiver import HttpRequest
-    from sonoran_receiver.request_body import RequestBody, body_timeout_from
+    from sonoran_receiver.request_body import RequestBody
     from sonoran_receiver.runtime import start
 
     _runtime = start(os.environ)
-    _body_timeout_s = body_timeout_from(os.environ)
 finally:
     gc.freeze()
     gc.enable()
@@ -49,13 +48,14 @@ def not_found(_error: Exception) -> flask.Response:
 def _respond(request: flask.Request) -> flask.Response:
     # The body straight from the server (`wsgi.input`), not Flask's `request.stream`:
     # `RequestBody` gives it a deadline and turns a cut-off body into the flow's own answer.
-    body = RequestBody.from_environ(request.environ, _body_timeout_s)
+    body = RequestBody.from_environ(request.environ, _runtime.settings.body_timeout_s)
     try:
         answer = _runtime.receiver.receive(
             HttpRequest(
                 method=request.method,
                 path=request.path,
-                query=request.args.to_dict(flat=False),
+                # Raw: parsed only after the path and method checks, and only when short.
+                query=request.query_string,
                 content_length=body.content_length,
                 body=body,
             )

@@ -91,7 +91,7 @@ def one_request(receiver: Receiver, body: bytes) -> tuple[float, int]:
     request = HttpRequest(
         method="POST",
         path="/sonorancad/event",
-        query={"server": ["1"]},
+        query=b"server=1",
         content_length=len(body),
         body=io.BytesIO(body),
     )

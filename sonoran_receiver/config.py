@@ -53,6 +53,12 @@ class Settings(BaseModel):
     max_body_bytes: Annotated[int, Field(gt=0, le=PLATFORM_MAX_BODY_BYTES)] = Field(
         default=1_048_576, alias="SONORAN_MAX_BODY_BYTES"
     )
+    # A 1 MiB body (the default limit) arrives within 10 s over a 1 Mbit/s uplink; real
+    # events are a few KiB and arrive in milliseconds. At most Cloud Run's longest request
+    # timeout (docs.cloud.google.com/run/docs/configuring/request-timeout).
+    body_timeout_s: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = Field(
+        default=10.0, alias="SONORAN_BODY_TIMEOUT_S"
+    )
     pubsub_topic: str | None = Field(default=None, alias="PUBSUB_TOPIC")
     quarantine_topic: str | None = Field(default=None, alias="PUBSUB_QUARANTINE_TOPIC")
     google_cloud_project: str | None = Field(default=None, alias="GOOGLE_CLOUD_PROJECT")

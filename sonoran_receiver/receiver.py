@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +46,7 @@ class HttpRequest:
 
     method: str
     path: str
-    query: Mapping[str, Sequence[str]]
+    query: bytes
     content_length: int | None
     body: Readable
 

@@ -20,7 +20,6 @@ No Flask here: `main.py` hands over the WSGI environ, the one thing every server
 
 from __future__ import annotations
 
-import math
 import select
 import socket
 import time
@@ -33,39 +32,11 @@ from gunicorn.http.errors import ParseException  # type: ignore[import-untyped]
 
 from sonoran_receiver.alarms import Alarm, AlarmClock
 from sonoran_receiver.body import Readable
-from sonoran_receiver.errors import BadRequest, ConfigError, RequestTimeout
+from sonoran_receiver.errors import BadRequest, RequestTimeout
 
-BODY_TIMEOUT_VARIABLE = "SONORAN_BODY_TIMEOUT_S"
-# A 1 MiB body (the default limit) arrives within 10 s over a 1 Mbit/s uplink; real events
-# are a few KiB and arrive in milliseconds.
-DEFAULT_BODY_TIMEOUT_S = 10.0
-# Cloud Run's longest request timeout (docs.cloud.google.com/run/docs/configuring/request-timeout).
-_MAX_BODY_TIMEOUT_S = 3600.0
 _READ_ALL_CHUNK = 64 * 1024
 
 _CLOCK = AlarmClock()
-
-
-def body_timeout_from(environ: Mapping[str, str]) -> float:
-    """`SONORAN_BODY_TIMEOUT_S` in seconds; a bad value stops the start with one line."""
-    try:
-        return _parse_timeout(environ.get(BODY_TIMEOUT_VARIABLE, ""))
-    except ConfigError as invalid:
-        raise SystemExit(f"configuration error: {invalid}") from None
-
-
-def _parse_timeout(raw: str) -> float:
-    if not raw.strip():
-        return DEFAULT_BODY_TIMEOUT_S
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(BODY_TIMEOUT_VARIABLE, "must be a number of seconds") from None
-    if not (math.isfinite(value) and 0 < value <= _MAX_BODY_TIMEOUT_S):
-        raise ConfigError(
-            BODY_TIMEOUT_VARIABLE, f"must be more than 0 and at most {_MAX_BODY_TIMEOUT_S:g}"
-        )
-    return value
 
 
 class RequestBody:

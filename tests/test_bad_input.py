@@ -99,7 +99,8 @@ HAND_WRITTEN: list[tuple[str, str, str, bytes, int]] = [
         400,
     ),
     ("very long string", "POST", EVENT_PATH, event("EVENT_LONG", {"text": "x" * 900_000}), 200),
-    ("lone surrogate", "POST", EVENT_PATH, raw('"type": "X", "data": ', b'"\\ud800"}'), 400),
+    # A lone surrogate (a text cut inside an emoji) is kept as U+FFFD: docs/events-normalisation.md.
+    ("lone surrogate", "POST", EVENT_PATH, raw('"type": "X", "data": ', b'"\\ud800"}'), 200),
     # Duplicate members: the last one counts, as with Python's json and every step here.
     ("duplicate key, right one last", "POST", EVENT_PATH, b'{"key": "no", ' + event()[1:], 200),
     ("duplicate key, wrong one last", "POST", EVENT_PATH, event()[:-1] + b', "key": "no"}', 401),
@@ -317,8 +318,14 @@ def server_send(
     session = requests.Session()
 
     def to_server(attempt: Attempt) -> Reply:
+        # One connection per attempt: after a body it leaves unread (a 413, a 404 with a
+        # body) the server closes the connection, though gunicorn's answer said keep-alive.
         response = session.request(
-            attempt.method, server.base_url + attempt.path, data=attempt.body, timeout=30
+            attempt.method,
+            server.base_url + attempt.path,
+            data=attempt.body,
+            headers={"Connection": "close"},
+            timeout=30,
         )
         mimetype = response.headers.get("Content-Type", "").partition(";")[0].strip()
         return Reply(

@@ -334,3 +334,19 @@ def test_sink_failure_is_503_with_retry_after(
     assert response.status_code == 503
     assert int(response.headers["Retry-After"]) > 0
     assert set(response.get_json()) == {"error"}
+
+
+def test_a_query_string_over_the_limit_is_400_without_being_parsed(
+    client: flask.testing.FlaskClient,
+) -> None:
+    response = client.post(
+        EVENT_PATH + "?server=1&pad=" + "x" * 3000,
+        data=envelope(),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "query string over 2048 bytes"}
+
+
+def test_a_long_query_on_another_path_is_just_404(client: flask.testing.FlaskClient) -> None:
+    assert client.get("/elsewhere?pad=" + "x" * 100_000).status_code == 404
