@@ -57,6 +57,24 @@ def utc_timestamp(moment: datetime | None = None) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def message_attributes(
+    event_type: str, event_id: str, content_key: str, received_at: str, server: str | None
+) -> dict[str, str]:
+    """The attributes every message carries (a published event's and a quarantined one's),
+    so a subscription filter or a consumer reads both alike."""
+    attributes = {
+        "event_type": event_type,
+        "schema_version": str(SCHEMA_VERSION),
+        "event_id": event_id,
+        "content_key": content_key,
+        "received_at": received_at,
+        "source": SOURCE,
+    }
+    if server is not None:
+        attributes["server"] = server
+    return attributes
+
+
 @dataclass(frozen=True)
 class CanonicalEvent:
     """One accepted event, as handlers and Pub/Sub consumers see it (never with the key)."""
@@ -103,17 +121,9 @@ class CanonicalEvent:
         }
 
     def attributes(self) -> dict[str, str]:
-        attributes = {
-            "event_type": self.type,
-            "schema_version": str(self.schema_version),
-            "event_id": self.event_id,
-            "content_key": self.content_key,
-            "received_at": self.received_at,
-            "source": SOURCE,
-        }
-        if self.server is not None:
-            attributes["server"] = self.server
-        return attributes
+        return message_attributes(
+            self.type, self.event_id, self.content_key, self.received_at, self.server
+        )
 
     def message_bytes(self) -> bytes:
         """The Pub/Sub message data: UTF-8 JSON of `message_data()`."""

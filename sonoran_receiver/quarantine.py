@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from sonoran_receiver.message import (
     SCHEMA_VERSION,
-    SOURCE,
     content_key,
     json_bytes,
+    message_attributes,
     new_event_id,
     utc_timestamp,
 )
@@ -78,18 +78,16 @@ class QuarantinedEvent:
         }
 
     def attributes(self) -> dict[str, str]:
-        attributes = {
+        return {
             "quarantine": self.reason,
-            "event_type": (self.type or "")[:EVENT_TYPE_CHARS],
-            "schema_version": str(self.schema_version),
-            "event_id": self.event_id,
-            "content_key": self.content_key,
-            "received_at": self.received_at,
-            "source": SOURCE,
+            **message_attributes(
+                (self.type or "")[:EVENT_TYPE_CHARS],
+                self.event_id,
+                self.content_key,
+                self.received_at,
+                self.server,
+            ),
         }
-        if self.server is not None:
-            attributes["server"] = self.server
-        return attributes
 
     def message_bytes(self) -> bytes:
         return json_bytes(self.message_data())

@@ -43,7 +43,7 @@ from pydantic import ValidationError
 
 from sonoran_receiver.config import WORKER_TARGET, Settings, load_settings
 from sonoran_receiver.errors import ConfigError, PublishFailed
-from sonoran_receiver.events import is_known, problems, validate_canonical
+from sonoran_receiver.events import is_known, problems
 from sonoran_receiver.events.types import TYPE_NAME, canonical_type
 from sonoran_receiver.message import SCHEMA_VERSION, CanonicalEvent
 from sonoran_receiver.pubsub_sink import PubSubSink
@@ -209,26 +209,16 @@ def _replayable(data: bytes, settings: Settings) -> tuple[str, CanonicalEvent]:
     if not TYPE_NAME.fullmatch(canonical_type(sent_type)):
         raise _Keep(label, "type: type must be 1 to 128 of A-Z, 0-9 and _")
     try:
-        # The worker's reading of event_id, received_at and server (its private model, used
-        # on purpose): a replayed event must be one the worker accepts, or it would only
-        # move on to the dead-letter topic.
-        envelope = PublishedData.model_validate(payload)
-        event_type, canonical = validate_canonical(sent_type, payload.get("data"))
+        # The worker's reading of event_id, received_at and server: a replayed event must be
+        # one the worker accepts, or it would only move on to the dead-letter topic.
+        event = PublishedData.model_validate(payload).canonical_event()
     except ValidationError as invalid:
         raise _Keep(label, _reason(problems(invalid))) from None
-    label = type_label(event_type)
-    if not is_known(event_type) and settings.strict_types:
-        raise _Keep(label, "type: unknown event type (SONORAN_STRICT_TYPES=true)")
-    try:
-        event = CanonicalEvent.create(
-            event_type,
-            canonical,
-            server=envelope.server,
-            received_at=envelope.received_at,
-            event_id=envelope.event_id,
-        )
     except ValueError:
         raise _Keep(label, "data holds NaN or Infinity") from None
+    label = type_label(event.type)
+    if not is_known(event.type) and settings.strict_types:
+        raise _Keep(label, "type: unknown event type (SONORAN_STRICT_TYPES=true)")
     return label, event
 
 

@@ -97,6 +97,19 @@ class PublishedData(BaseModel):
         Annotated[str, Strict(), StringConstraints(pattern=rf"^{SERVER_RE.pattern}$")] | None
     ) = None
 
+    def canonical_event(self) -> CanonicalEvent:
+        """The event this data names, checked by the same models as the HTTP flow (canonical
+        data gives itself back). Raises ValidationError when the data fails its model and
+        ValueError when it holds NaN or Infinity."""
+        event_type, data = validate_canonical(self.type, self.data)
+        return CanonicalEvent.create(
+            event_type,
+            data,
+            server=self.server,
+            received_at=self.received_at,
+            event_id=self.event_id,
+        )
+
 
 class Worker:
     def __init__(self, plan: HandlerPlan) -> None:
@@ -153,16 +166,7 @@ class Worker:
         if type(version) is not int or version != SCHEMA_VERSION:
             raise UnsupportedSchema("unsupported or missing schema_version in the data")
         try:
-            published = PublishedData.model_validate(payload)
-            # The same models as the HTTP flow; canonical data gives itself back.
-            event_type, data = validate_canonical(published.type, published.data)
-            event = CanonicalEvent.create(
-                event_type,
-                data,
-                server=published.server,
-                received_at=published.received_at,
-                event_id=published.event_id,
-            )
+            event = PublishedData.model_validate(payload).canonical_event()
         except ValidationError as invalid:
             raise UnreadableMessage(f"message fails its model: {problems(invalid)}") from None
         except ValueError:
