@@ -29,7 +29,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,16 +39,16 @@ from tests.support.app import EVENT_PATH, event_env
 from tests.support.bodies import envelope
 from tests.support.hostile import (
     Answer,
+    PeakMemory,
     chunked,
     colliding_integers,
+    concurrently,
     empty_objects,
     exchange,
     many_identities,
-    memory_mib,
     oversized,
     post,
     request_head,
-    reset_peak,
     worker_pid,
 )
 from tests.support.server import RunningServer, start_server
@@ -87,11 +86,7 @@ def one(parts: list[bytes], pause_s: float = 0.0) -> Callable[[RunningServer], l
 
 
 def eight(parts: list[bytes]) -> Callable[[RunningServer], list[Answer]]:
-    def send(server: RunningServer) -> list[Answer]:
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            return list(pool.map(lambda _: exchange(server.port, parts), range(8)))
-
-    return send
+    return lambda server: concurrently(8, lambda: exchange(server.port, parts))
 
 
 def valid_during_slow_bodies(server: RunningServer) -> list[Answer]:
@@ -166,14 +161,13 @@ def cpu_ms(pid: int) -> float:
 
 def measure(server: RunningServer, send: Callable[[RunningServer], list[Answer]]) -> Measure:
     worker = worker_pid(server)
-    reset_peak(worker)
-    before = memory_mib(worker)
+    peak = PeakMemory(worker)
     cpu_before = cpu_ms(worker)
     answers = send(server)
     return Measure(
         statuses="/".join(sorted({str(answer.status) for answer in answers})),
         seconds=max(answer.seconds for answer in answers),
-        peak_mib=memory_mib(worker, "VmHWM") - before,
+        peak_mib=peak.added_mib(),
         cpu_ms=cpu_ms(worker) - cpu_before,
     )
 

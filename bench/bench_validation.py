@@ -42,7 +42,7 @@ from pydantic import ValidationError
 from sonoran_receiver.events import MODELS, UnknownEvent, parse_event, problems
 from sonoran_receiver.events.base import MAX_LIST_ITEMS
 from sonoran_receiver.events.types import CANONICAL_TYPES
-from tests.support.colliding import colliding_body
+from tests.support.colliding import FOLDED_LISTS, colliding_body
 from tests.support.fixtures import Fixture, load_fixtures
 
 TARGET = 1.5
@@ -77,16 +77,8 @@ def measure(body: bytes, number: int, repeat: int) -> tuple[float, float]:
     return min(ours) * 1e6, min(loads) * 1e6
 
 
-# Each id list the models fold, with its other spelling (contract "Event types and
-# normalisation"), and the 911 identities.
-FOLDED = (
-    ("EVENT_DISPATCH_CLOSED", "callIds", "callId"),
-    ("EVENT_REMOVE_911", "callIds", "callId"),
-    ("EVENT_UNIT_PANIC", "identIds", "identId"),
-    ("EVENT_DISPATCH_UNIT_ATTACH", "idents", "ident"),
-    ("EVENT_PAGER_REBORN", "identIds", "players"),
-    ("EVENT_911", "identities", "communityUserIds"),
-)
+# Each id list the models fold, with its other spelling, and the 911 identities.
+FOLDED = (*FOLDED_LISTS, ("EVENT_911", "identities", "communityUserIds"))
 MEGABYTE = 1_000_000
 
 

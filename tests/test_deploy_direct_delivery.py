@@ -8,9 +8,7 @@ only records calls; the guide's promises about an event arriving both ways run o
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
 import subprocess
 from collections.abc import Callable
 from functools import cache
@@ -27,15 +25,20 @@ from sonoran_receiver.config import Settings
 from sonoran_receiver.message import content_key
 from tests.support.app import EVENT_PATH, ROOT, TEST_KEY
 from tests.support.bodies import EVENT_911_DATA
+from tests.support.deploy import (
+    Command,
+    flags,
+    printed_commands,
+    recording_gcloud,
+    run_gcloud_script,
+)
 
 TF_FILE = ROOT / "deploy" / "terraform" / "direct_delivery.tf"
-SCRIPT = ROOT / "deploy" / "gcloud.sh"
 GUIDE = ROOT / "docs" / "direct-delivery.md"
 PROJECT = "demo-project"
 PREFIX = "sonorancad"
 
 Block = dict[str, Any]
-Command = list[str]
 
 # Terraform resource type -> the gcloud command group that creates the same thing.
 GCLOUD_GROUP = {
@@ -112,19 +115,8 @@ def terraform_name(type_name: str) -> str:
 
 def run_script(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """`deploy/gcloud.sh --dry-run` with a `gcloud` on PATH that records any call."""
-    fake = tmp_path / "bin" / "gcloud"
-    fake.parent.mkdir(exist_ok=True)
-    fake.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "gcloud-called"}\nexit 1\n')
-    fake.chmod(0o755)
-    env = {"PATH": f"{fake.parent}:{os.environ.get('PATH', '/usr/bin:/bin')}", "HOME": "/none"}
-    return subprocess.run(
-        ["bash", str(SCRIPT), "--dry-run", "--project", PROJECT, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=ROOT,
+    return run_gcloud_script(
+        "--dry-run", "--project", PROJECT, *args, env=recording_gcloud(tmp_path)
     )
 
 
@@ -136,16 +128,7 @@ def dry_run(*args: str, tmp_path: Path) -> list[str]:
 
 
 def commands(lines: list[str]) -> list[Command]:
-    return [shlex.split(line) for line in lines if line.strip() and not line.startswith("#")]
-
-
-def flags(command: Command) -> dict[str, str]:
-    parsed: dict[str, str] = {}
-    for word in command:
-        if word.startswith("--"):
-            name, _, value = word.partition("=")
-            parsed[name] = value
-    return parsed
+    return printed_commands("\n".join(lines))
 
 
 def position(found: list[Command], *prefix: str) -> int:

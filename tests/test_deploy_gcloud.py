@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import subprocess
 from itertools import takewhile
 from pathlib import Path
@@ -13,62 +12,37 @@ from pathlib import Path
 import pytest
 
 from tests.support.app import ROOT
+from tests.support.deploy import (
+    GCLOUD_SCRIPT,
+    REQUIRED_APIS,
+    Command,
+    flags,
+    matching,
+    printed_commands,
+    recording_gcloud,
+    run_gcloud_script,
+)
 from tests.test_deploy_terraform import archive_files
 
-SCRIPT = ROOT / "deploy" / "gcloud.sh"
 PROJECT = "demo-project"
 PUBSUB_AGENT = "serviceAccount:service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com"
 BUILD_SA = f"sonorancad-build@{PROJECT}.iam.gserviceaccount.com"
 REPOSITORY = f"projects/{PROJECT}/locations/us-central1/repositories/sonorancad-functions"
 
-Command = list[str]
-
 
 def run_script(
     *args: str, env: dict[str, str] | None = None, tmp_path: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the script with a `gcloud` on PATH that only records that it was called."""
-    child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent"}
-    if tmp_path is not None:
-        fake = tmp_path / "bin" / "gcloud"
-        fake.parent.mkdir(exist_ok=True)
-        fake.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "gcloud-called"}\nexit 1\n')
-        fake.chmod(0o755)
-        child_env["PATH"] = f"{fake.parent}:{child_env['PATH']}"
-    child_env.update(env or {})
-    return subprocess.run(
-        ["bash", str(SCRIPT), *args],
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=ROOT,
-    )
+    """Run the script, with a `gcloud` on PATH that only records that it was called when
+    `tmp_path` is given."""
+    fake = recording_gcloud(tmp_path) if tmp_path is not None else {}
+    return run_gcloud_script(*args, env={**fake, **(env or {})})
 
 
 def dry_run(*args: str) -> list[Command]:
     finished = run_script("--dry-run", "--project", PROJECT, *args)
     assert finished.returncode == 0, finished.stderr
-    return [
-        shlex.split(line)
-        for line in finished.stdout.splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-
-
-def flags(command: Command) -> dict[str, str]:
-    """`--name=value` as name -> value; bare `--name` as name -> ''."""
-    parsed: dict[str, str] = {}
-    for word in command:
-        if word.startswith("--"):
-            name, _, value = word.partition("=")
-            parsed[name] = value
-    return parsed
-
-
-def matching(commands: list[Command], *prefix: str) -> list[Command]:
-    return [command for command in commands if command[: len(prefix)] == list(prefix)]
+    return printed_commands(finished.stdout)
 
 
 def deploy_of(commands: list[Command], function: str) -> dict[str, str]:
@@ -84,9 +58,9 @@ def env_vars(deploy: dict[str, str]) -> dict[str, str]:
 
 
 def test_script_is_strict_bash_and_parses() -> None:
-    text = SCRIPT.read_text(encoding="utf-8")
+    text = GCLOUD_SCRIPT.read_text(encoding="utf-8")
     assert "set -euo pipefail" in text
-    assert subprocess.run(["bash", "-n", str(SCRIPT)], check=False).returncode == 0
+    assert subprocess.run(["bash", "-n", str(GCLOUD_SCRIPT)], check=False).returncode == 0
 
 
 def test_help_lists_the_settings() -> None:
@@ -280,10 +254,7 @@ def test_settings_come_from_the_environment_and_flags_win() -> None:
         env={"PROJECT_ID": "env-project", "REGION": "europe-west1", "NAME_PREFIX": "ignored"},
     )
     assert finished.returncode == 0, finished.stderr
-    commands = [
-        shlex.split(line) for line in finished.stdout.splitlines() if line.startswith("gcloud")
-    ]
-    event = deploy_of(commands, "cadtwo-event")
+    event = deploy_of(printed_commands(finished.stdout), "cadtwo-event")
     assert event["--project"] == "env-project"
     assert event["--region"] == "europe-west1"
 
@@ -320,17 +291,7 @@ def test_apis_are_enabled_before_anything_else() -> None:
     commands = dry_run()
     enable = commands[0]
     assert enable[:3] == ["gcloud", "services", "enable"]
-    assert {word for word in enable if word.endswith(".googleapis.com")} == {
-        "artifactregistry.googleapis.com",
-        "cloudbuild.googleapis.com",
-        "cloudfunctions.googleapis.com",
-        "iam.googleapis.com",
-        "logging.googleapis.com",
-        "pubsub.googleapis.com",
-        "run.googleapis.com",
-        "secretmanager.googleapis.com",
-        "storage.googleapis.com",
-    }
+    assert {word for word in enable if word.endswith(".googleapis.com")} == REQUIRED_APIS
 
 
 def test_pubsub_service_agent_is_created_before_any_grant_names_it() -> None:
@@ -396,7 +357,7 @@ def test_build_account_holds_the_documented_roles_each_on_the_narrowest_resource
 
 def test_image_repository_has_cleanup_policies_that_keep_the_latest_images() -> None:
     finished = run_script("--dry-run", "--project", PROJECT)
-    commands = [shlex.split(line) for line in finished.stdout.splitlines() if line[:1] != "#"]
+    commands = printed_commands(finished.stdout)
     (create,) = matching(commands, "gcloud", "artifacts", "repositories", "create")
     assert create[4] == "sonorancad-functions"
     assert flags(create)["--repository-format"] == "docker"
@@ -428,7 +389,7 @@ def test_source_is_a_staged_copy_of_the_same_allow_list_as_terraform() -> None:
         if line.startswith("# staged: ")
     ]
     assert staged == archive_files()
-    commands = [shlex.split(line) for line in finished.stdout.splitlines() if line[:1] != "#"]
+    commands = printed_commands(finished.stdout)
     for function in ("sonorancad-event", "sonorancad-worker"):
         assert deploy_of(commands, function)["--source"] == "STAGED_SOURCE_DIR"
 
@@ -513,11 +474,11 @@ def test_no_line_offers_the_function_url_for_the_cad_panel() -> None:
     assert "https://EVENT_URL/sonorancad/event" in summary
     assert "In-Game Integration" not in summary
     assert "https://EVENT_URL " not in summary  # the bare URL once offered for the panel
-    assert "appends /sonorancad/event" not in SCRIPT.read_text(encoding="utf-8")
+    assert "appends /sonorancad/event" not in GCLOUD_SCRIPT.read_text(encoding="utf-8")
 
 
 def test_optional_features_have_one_marked_place_at_the_end() -> None:
-    text = SCRIPT.read_text(encoding="utf-8")
+    text = GCLOUD_SCRIPT.read_text(encoding="utf-8")
     head, marker, tail = text.partition("# === optional features ===")
     assert marker
     assert "cat <<EOF\n# Done." in head  # the summary comes before them

@@ -17,8 +17,6 @@ import base64
 import json
 import os
 import re
-import shlex
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -31,6 +29,14 @@ import pytest
 from hcl2.utils import SerializationOptions
 
 from tests.support.app import ROOT
+from tests.support.deploy import (
+    GCLOUD_SCRIPT,
+    Command,
+    flags,
+    printed_commands,
+    require_tool,
+    run_gcloud_script,
+)
 from tests.support.monitoring import (
     DEFINITIONS,
     TEMPLATE_VALUES,
@@ -39,13 +45,13 @@ from tests.support.monitoring import (
     definition,
     extractor_path,
     files,
+    filters,
     metric_definitions,
     render,
 )
 
 TF_DIR = ROOT / "deploy" / "terraform"
 MONITORING_TF = TF_DIR / "monitoring.tf"
-SCRIPT = ROOT / "deploy" / "gcloud.sh"
 DOCS = ROOT / "docs" / "monitoring.md"
 PROJECT = TEMPLATE_VALUES["project_id"]
 EMAIL = TEMPLATE_VALUES["alert_email"]
@@ -54,8 +60,6 @@ DRY_RUN_HOST = "EVENT_URL"
 TERRAFORM_HOST_STAND_IN = "event-host.invalid"
 # Cloud Monitoring's limit on an alert's documentation (AlertPolicy.Documentation.content).
 DOCUMENTATION_LIMIT = 8192
-
-Command = list[str]
 
 
 def dry_run_values(hours: int = 6, email: str = EMAIL) -> dict[str, str]:
@@ -136,22 +140,10 @@ def test_request_duration_is_a_distribution_in_milliseconds() -> None:
     assert "exponentialBuckets" in metric["bucketOptions"]
 
 
-def _filters(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "filter" and isinstance(value, str):
-                yield value
-            else:
-                yield from _filters(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _filters(item)
-
-
 def test_alerts_and_dashboard_name_defined_metrics_and_declared_labels() -> None:
     metrics = {metric["name"]: metric for metric in metric_definitions().values()}
     for document in [*alert_definitions().values(), definition("dashboard.json")]:
-        for text in _filters(document):
+        for text in filters(document):
             user = re.search(r'metric\.type="logging\.googleapis\.com/user/([^"]+)"', text)
             if user is None:
                 continue
@@ -245,11 +237,7 @@ print(json.dumps(report))
 
 
 def _gcloud_sdk() -> Path:
-    gcloud = shutil.which("gcloud")
-    if gcloud is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("gcloud is needed under CI=true (the Pub/Sub emulator needs it too)")
-        pytest.skip("gcloud is not installed")
+    gcloud = require_tool("gcloud", needed_for="the Pub/Sub emulator needs it too")
     return Path(gcloud).resolve().parent.parent
 
 
@@ -282,19 +270,10 @@ def test_definitions_use_only_fields_and_values_the_apis_have() -> None:
 def run_script(
     *args: str, render_dir: Path | None = None, env_extra: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent"}
-    env.update(env_extra or {})
+    env = dict(env_extra or {})
     if render_dir is not None:
         env["MONITORING_RENDER_DIR"] = str(render_dir)
-    return subprocess.run(
-        ["bash", str(SCRIPT), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=ROOT,
-    )
+    return run_gcloud_script(*args, env=env)
 
 
 def dry_run(
@@ -304,12 +283,7 @@ def dry_run(
         "--dry-run", "--project", PROJECT, *args, render_dir=render_dir, env_extra=env_extra
     )
     assert finished.returncode == 0, finished.stderr
-    commands = [
-        shlex.split(line)
-        for line in finished.stdout.splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    return commands, finished.stdout
+    return printed_commands(finished.stdout), finished.stdout
 
 
 def monitoring_run(render_dir: Path, hours: int = 6) -> list[Command]:
@@ -321,15 +295,6 @@ def monitoring_run(render_dir: Path, hours: int = 6) -> list[Command]:
         str(hours),
     )
     return commands
-
-
-def flags(command: Command) -> dict[str, str]:
-    parsed: dict[str, str] = {}
-    for word in command:
-        if word.startswith("--"):
-            name, _, value = word.partition("=")
-            parsed[name] = value
-    return parsed
 
 
 def files_given(commands: list[Command], render_dir: Path) -> dict[str, str]:
@@ -564,7 +529,7 @@ def test_variables_are_checked_as_gcloud_checks_them() -> None:
     [email] = variables["alert_email"]["validation"]
     pattern = "^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$"
     assert pattern.replace("\\", "\\\\") in email["condition"]
-    assert pattern in SCRIPT.read_text(encoding="utf-8")
+    assert pattern in GCLOUD_SCRIPT.read_text(encoding="utf-8")
     [hours] = variables["no_events_alert_hours"]["validation"]
     assert "var.no_events_alert_hours <= 23" in hours["condition"]
     assert variables["no_events_alert_hours"]["default"] == 0
@@ -575,12 +540,7 @@ def test_variables_are_checked_as_gcloud_checks_them() -> None:
 
 
 def terraform() -> str:
-    found = shutil.which("terraform")
-    if found is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("terraform is needed under CI=true (make deploy-check needs it too)")
-        pytest.skip("terraform is not installed")
-    return found
+    return require_tool("terraform", needed_for="make deploy-check needs it too")
 
 
 def console(workdir: Path, expression: str, *variables: str) -> Any:

@@ -20,6 +20,7 @@ from hcl2.utils import SerializationOptions
 from sonoran_receiver.message import CanonicalEvent
 from sonoran_receiver.samples import sample_body
 from tests.support.app import ROOT, build_app
+from tests.support.deploy import REQUIRED_APIS
 
 TF_DIR = ROOT / "deploy" / "terraform"
 _OPTIONS = SerializationOptions(
@@ -437,17 +438,7 @@ def test_every_api_the_deploy_calls_is_enabled_and_left_on_at_destroy() -> None:
     assert enabled["for_each"] == "${local.required_apis}"
     assert enabled["disable_on_destroy"] is False
     apis = re.findall(r'"([a-z]+\.googleapis\.com)"', config()["locals"]["required_apis"])
-    assert set(apis) == {
-        "artifactregistry.googleapis.com",
-        "cloudbuild.googleapis.com",
-        "cloudfunctions.googleapis.com",
-        "iam.googleapis.com",
-        "logging.googleapis.com",
-        "pubsub.googleapis.com",
-        "run.googleapis.com",
-        "secretmanager.googleapis.com",
-        "storage.googleapis.com",
-    }
+    assert set(apis) == REQUIRED_APIS
 
 
 @pytest.mark.parametrize(

@@ -24,16 +24,8 @@ from werkzeug.test import TestResponse
 from sonoran_receiver.events import MAX_PROBLEMS, parse_event, problems
 from sonoran_receiver.events.base import MAX_LIST_ITEMS, fold
 from tests.support.app import EVENT_PATH, TEST_KEY
-from tests.support.colliding import colliding_body, colliding_ids
+from tests.support.colliding import FOLDED_LISTS, colliding_body, colliding_ids
 
-# Each id list and the spelling folded into it (contract "Event types and normalisation").
-FOLDED_LISTS = [
-    ("EVENT_DISPATCH_CLOSED", "callIds", "callId"),
-    ("EVENT_REMOVE_911", "callIds", "callId"),
-    ("EVENT_UNIT_PANIC", "identIds", "identId"),
-    ("EVENT_DISPATCH_UNIT_ATTACH", "idents", "ident"),
-    ("EVENT_PAGER_REBORN", "identIds", "players"),
-]
 LIMIT = 1_000_000
 """Bytes of the hostile bodies: about a megabyte, under the default body limit."""
 

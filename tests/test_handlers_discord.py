@@ -300,17 +300,18 @@ def test_markdown_in_event_text_shows_as_typed_and_renders_nothing(
         assert shown(piece) == typed
 
 
-def test_mention_and_link_characters_in_id_names_and_server_are_escaped_too(
+def test_markdown_in_the_server_is_escaped_and_id_names_that_are_not_names_are_left_out(
     discord: StandIn,
 ) -> None:
-    # An id's name is a key of `data` as sent: an unknown type can carry any key.
+    # An id's name is a key of `data` as sent: an unknown type can carry any key. Only names
+    # that look like identifiers are shown (handlers/log.py), the server is escaped.
     message = delivered(
-        discord, "SOME_NEW_EVENT", {"[Verify](https://evil.example)Id": 5}, server="__1__"
+        discord,
+        "SOME_NEW_EVENT",
+        {"[Verify](https://evil.example)Id": 5, "unitId": 7},
+        server="__1__",
     )
-    assert message["content"] == (
-        "Sonoran CAD SOME\\_NEW\\_EVENT (server \\_\\_1\\_\\_): "
-        "\\[Verify\\]\\(https\\[\\:\\]\\/\\/evil\\.example\\)Id 5"
-    )
+    assert message["content"] == ("Sonoran CAD SOME\\_NEW\\_EVENT (server \\_\\_1\\_\\_): unitId 7")
 
 
 def test_footer_shows_the_server_unescaped_as_discord_shows_footers_as_plain_text(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -21,14 +20,14 @@ from tests.support.app import EVENT_PATH, event_env
 from tests.support.bodies import envelope
 from tests.support.hostile import (
     Answer,
+    PeakMemory,
     chunked,
+    concurrently,
     empty_objects,
     exchange,
-    memory_mib,
     oversized,
     post,
     request_head,
-    reset_peak,
     worker_pid,
 )
 from tests.support.server import RunningServer
@@ -57,11 +56,6 @@ def log_lines(server: RunningServer) -> list[dict[str, object]]:
 
 def answered_with(server: RunningServer, message: str) -> int:
     return sum(1 for line in log_lines(server) if line["message"] == message)
-
-
-def eight_at_once(send: Callable[[], Answer]) -> list[Answer]:
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(lambda _: send(), range(8)))
 
 
 def test_body_over_the_limit_without_content_length_is_413_while_reading(
@@ -103,18 +97,16 @@ def test_eight_32_mib_wrong_key_bodies_are_never_held_in_memory(
     status: int,
 ) -> None:
     server = start_receiver()
-    worker = worker_pid(server)
     body = oversized()
     if framing == "chunked":
         parts = chunked(body)
     else:
         head = request_head(method, path, {"Content-Length": str(len(body))})
         parts = [head, *post(body)[1:]]
-    reset_peak(worker)
-    before = memory_mib(worker)
-    answers = eight_at_once(lambda: exchange(server.port, parts))
+    peak = PeakMemory(worker_pid(server))
+    answers = concurrently(8, lambda: exchange(server.port, parts))
     assert [answer.status for answer in answers] == [status] * 8
-    assert memory_mib(worker, "VmHWM") - before < PEAK_GUARD_MIB
+    assert peak.added_mib() < PEAK_GUARD_MIB
     # Still serving, and the refused bodies were not left to block a thread.
     assert requests.post(server.event_url, data=envelope(), timeout=10).status_code == 200
 
@@ -124,13 +116,11 @@ def test_eight_wrong_key_bodies_of_empty_objects_are_401_in_bounded_memory(
 ) -> None:
     # The shape: `data` as 1 MiB of `{"":{}}`, the most JSON objects per byte.
     server = start_receiver()
-    worker = worker_pid(server)
     parts = post(empty_objects())
-    reset_peak(worker)
-    before = memory_mib(worker)
-    answers = eight_at_once(lambda: exchange(server.port, parts))
+    peak = PeakMemory(worker_pid(server))
+    answers = concurrently(8, lambda: exchange(server.port, parts))
     assert [answer.status for answer in answers] == [401] * 8
-    assert memory_mib(worker, "VmHWM") - before < PARSED_PEAK_GUARD_MIB
+    assert peak.added_mib() < PARSED_PEAK_GUARD_MIB
 
 
 def test_slow_bodies_are_cut_off_at_the_deadline_while_valid_events_get_through(
@@ -197,14 +187,12 @@ def test_oversized_header_block_is_refused_by_the_server_in_bounded_memory(
     start_receiver: Callable[..., RunningServer],
 ) -> None:
     server = start_receiver()
-    worker = worker_pid(server)
     headers = {f"X-Padding-{number}": "p" * 8000 for number in range(120)}
-    reset_peak(worker)
-    before = memory_mib(worker)
+    peak = PeakMemory(worker_pid(server))
     answer = exchange(server.port, [request_head("GET", EVENT_PATH, headers)])
     # gunicorn's own limit (100 fields of 8190 bytes) answers before the function runs.
     assert answer.status == 431
-    assert memory_mib(worker, "VmHWM") - before < PEAK_GUARD_MIB
+    assert peak.added_mib() < PEAK_GUARD_MIB
 
 
 def test_request_line_of_one_mebibyte_is_answered_in_bounded_memory(
@@ -214,9 +202,7 @@ def test_request_line_of_one_mebibyte_is_answered_in_bounded_memory(
     # no way to change it: a long line costs time and memory that grow with its square
     # (measured in bench/RESULTS.md; docs/guarantees.md). This guards the 1 MiB figure.
     server = start_receiver()
-    worker = worker_pid(server)
-    reset_peak(worker)
-    before = memory_mib(worker)
+    peak = PeakMemory(worker_pid(server))
     answer = exchange(server.port, [request_head("GET", EVENT_PATH + "?q=" + "a" * 1024 * 1024)])
     assert answer.status == 200
-    assert memory_mib(worker, "VmHWM") - before < PEAK_GUARD_MIB
+    assert peak.added_mib() < PEAK_GUARD_MIB

@@ -28,6 +28,19 @@ def messages(lines: list[dict[str, object]]) -> list[object]:
     return [line["message"] for line in lines]
 
 
+def key_file_holding(tmp_path: Path, text: str) -> Path:
+    key_file = tmp_path / "keys"
+    key_file.write_text(text)
+    return key_file
+
+
+def error_line(lines: list[dict[str, object]], message: str) -> dict[str, object]:
+    """The one line of `message`, which must be an error."""
+    [error] = [line for line in lines if line["message"] == message]
+    assert error["severity"] == "ERROR"
+    return error
+
+
 def replace(key_file: Path, text: str | bytes, step: int) -> None:
     """Write a new version with an mtime of its own (file systems may keep a coarse mtime)."""
     if isinstance(text, bytes):
@@ -74,8 +87,7 @@ def test_every_key_is_compared_whatever_matched(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_key_file_is_reread_when_it_changes(tmp_path: Path) -> None:
-    key_file = tmp_path / "keys"
-    key_file.write_text("old-key\n")
+    key_file = key_file_holding(tmp_path, "old-key\n")
     ring = KeyRing((), key_file)
     assert ring.matches("old-key")
     replace(key_file, "old-key\nnew-key\n", 1)
@@ -86,8 +98,7 @@ def test_key_file_is_reread_when_it_changes(tmp_path: Path) -> None:
 
 def test_key_file_is_reread_on_a_timer_when_mtime_and_size_stay_the_same(tmp_path: Path) -> None:
     # A new secret version of the same length may show with the same mtime (issue 12.3).
-    key_file = tmp_path / "keys"
-    key_file.write_text("key-aaaa\n")
+    key_file = key_file_holding(tmp_path, "key-aaaa\n")
     period_s = 1.0
     ring = KeyRing((), key_file, reload_period_s=period_s)
     before = key_file.stat()
@@ -107,8 +118,7 @@ def test_key_file_is_reread_on_a_timer_when_mtime_and_size_stay_the_same(tmp_pat
 
 
 def test_env_keys_and_file_keys_both_match(tmp_path: Path) -> None:
-    key_file = tmp_path / "keys"
-    key_file.write_text("from-file")
+    key_file = key_file_holding(tmp_path, "from-file")
     ring = KeyRing(["from-env"], key_file)
     assert ring.matches("from-file")
     assert ring.matches("from-env")
@@ -132,23 +142,19 @@ def test_byte_order_mark_at_the_start_of_a_key_in_sonoran_api_keys_is_dropped() 
 def test_unreadable_key_file_keeps_the_keys_loaded_before(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    key_file = tmp_path / "keys"
-    key_file.write_text("kept-key")
+    key_file = key_file_holding(tmp_path, "kept-key")
     ring = KeyRing((), key_file)
     key_file.unlink()
     assert ring.matches("kept-key")
     lines = log_lines(capsys)
-    [error] = [line for line in lines if line["message"] == UNREADABLE]
-    assert error["severity"] == "ERROR"
-    assert error["error"] == "FileNotFoundError"
+    assert error_line(lines, UNREADABLE)["error"] == "FileNotFoundError"
     assert "kept-key" not in json.dumps(lines).lower()
 
 
 def test_key_file_that_is_not_utf8_keeps_the_keys_loaded_before(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    key_file = tmp_path / "keys"
-    key_file.write_text("kept-key")
+    key_file = key_file_holding(tmp_path, "kept-key")
     ring = KeyRing((), key_file)
     replace(key_file, b"\xff\xfenew-key", 1)
     assert ring.matches("kept-key")
@@ -159,23 +165,19 @@ def test_key_file_that_is_not_utf8_keeps_the_keys_loaded_before(
 def test_empty_new_key_file_keeps_the_keys_loaded_before(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    key_file = tmp_path / "keys"
-    key_file.write_text("kept-key")
+    key_file = key_file_holding(tmp_path, "kept-key")
     ring = KeyRing((), key_file)
     replace(key_file, "\n \n", 1)
     assert ring.matches("kept-key")
     lines = log_lines(capsys)
-    [error] = [line for line in lines if line["message"] == NO_KEY]
-    assert error["severity"] == "ERROR"
-    assert error["keys_kept"] == 1
+    assert error_line(lines, NO_KEY)["keys_kept"] == 1
     assert "kept-key" not in json.dumps(lines).lower()
 
 
 def test_bad_key_file_is_reported_again_each_period_until_fixed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    key_file = tmp_path / "keys"
-    key_file.write_text("kept-key")
+    key_file = key_file_holding(tmp_path, "kept-key")
     report_period_s = 1.0
     # Re-read on every request, so only the report period paces the lines.
     ring = KeyRing((), key_file, reload_period_s=0.0, report_period_s=report_period_s)

@@ -36,6 +36,7 @@ from tests.support.monitoring import (
     alert_definitions,
     definition,
     extract,
+    filters,
     metric_definitions,
 )
 from tests.support.server import RunningServer, free_port, start_server
@@ -283,18 +284,6 @@ _USER_METRIC = re.compile(r'metric\.type="logging\.googleapis\.com/user/sonoranc
 _METRIC_LABEL = re.compile(r'metric\.label\.([a-z_]+)="([^"]*)"')
 
 
-def _filters(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "filter" and isinstance(value, str):
-                yield value
-            else:
-                yield from _filters(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _filters(item)
-
-
 def test_alerts_and_dashboard_filter_on_label_values_the_lines_produce(
     captured: Captured,
 ) -> None:
@@ -302,7 +291,7 @@ def test_alerts_and_dashboard_filter_on_label_values_the_lines_produce(
     conditions = [
         (metric.group(1), label, value)
         for document in documents
-        for text in _filters(document)
+        for text in filters(document)
         for metric in [_USER_METRIC.search(text)]
         if metric is not None
         for label, value in _METRIC_LABEL.findall(text)

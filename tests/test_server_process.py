@@ -8,19 +8,30 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
 
 from tests.support.app import ROOT, TEST_KEY, event_env
 from tests.support.bodies import envelope
+from tests.support.hostile import pieces
 from tests.support.server import FUNCTIONS_FRAMEWORK, RunningServer
 
 
-def chunks(body: bytes, size: int) -> Iterator[bytes]:
-    for start in range(0, len(body), size):
-        yield body[start : start + size]
+def start_refused(env: dict[str, str]) -> str:
+    """Start functions-framework with only `env` and a PATH; it must exit. Its stderr."""
+    result = subprocess.run(
+        [str(FUNCTIONS_FRAMEWORK), "--target", "sonorancad_event", "--port", "0"],
+        cwd=ROOT,
+        env={"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    return result.stderr
 
 
 def test_served_by_functions_framework_accepts_an_event_into_the_local_sink(
@@ -40,7 +51,7 @@ def test_chunked_body_is_read_whole(
 ) -> None:
     sink = tmp_path / "sink.jsonl"
     server = start_receiver(event_env(LOCAL_SINK_FILE=str(sink)))
-    response = requests.post(server.event_url, data=chunks(envelope(), 7), timeout=10)
+    response = requests.post(server.event_url, data=pieces(envelope(), 7), timeout=10)
     assert response.status_code == 200
     assert sink.read_text().count("\n") == 1
 
@@ -50,7 +61,7 @@ def test_chunked_body_over_the_limit_is_413_without_content_length(
 ) -> None:
     server = start_receiver(event_env(SONORAN_MAX_BODY_BYTES="4096"))
     body = envelope(data={"pad": "x" * 100_000})
-    response = requests.post(server.event_url, data=chunks(body, 1000), timeout=10)
+    response = requests.post(server.event_url, data=pieces(body, 1000), timeout=10)
     assert response.status_code == 413
     # The server is still serving afterwards.
     assert requests.post(server.event_url, data=envelope(), timeout=10).status_code == 200
@@ -80,36 +91,14 @@ def test_probe_and_status_codes_over_real_http(
 
 
 def test_server_without_a_key_refuses_to_start_with_one_line(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [str(FUNCTIONS_FRAMEWORK), "--target", "sonorancad_event", "--port", "0"],
-        cwd=ROOT,
-        env={"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
+    stderr = start_refused({})
+    lines = stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("configuration error: SONORAN_API_KEYS:")
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in stderr
 
 
 def test_bad_body_timeout_refuses_to_start_with_one_line() -> None:
-    result = subprocess.run(
-        [str(FUNCTIONS_FRAMEWORK), "--target", "sonorancad_event", "--port", "0"],
-        cwd=ROOT,
-        env={
-            "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
-            **event_env(SONORAN_BODY_TIMEOUT_S="0"),
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
+    lines = start_refused(event_env(SONORAN_BODY_TIMEOUT_S="0")).strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("configuration error: SONORAN_BODY_TIMEOUT_S:")

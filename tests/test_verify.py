@@ -379,7 +379,11 @@ def test_deploy_guide_verify_command_is_the_make_target_it_names() -> None:
     words = shlex.split(line)
     assert words[:2] == ["make", "verify"]
     shown = subprocess.run(
-        ["make", "-s", "-n", *words[1:]], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "-s", "-n", "--no-print-directory", *words[1:]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     command = shlex.split(shown.replace("\\\n", " "))
     assert command[1:3] == ["-m", "sonoran_receiver.verify"]

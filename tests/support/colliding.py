@@ -12,6 +12,15 @@ import json
 from typing import Any
 
 PRIME = 2**61 - 1
+# Each id list and the spelling folded into it (contract "Event types and normalisation"):
+# (event type, list field, other spelling).
+FOLDED_LISTS = (
+    ("EVENT_DISPATCH_CLOSED", "callIds", "callId"),
+    ("EVENT_REMOVE_911", "callIds", "callId"),
+    ("EVENT_UNIT_PANIC", "identIds", "identId"),
+    ("EVENT_DISPATCH_UNIT_ATTACH", "idents", "ident"),
+    ("EVENT_PAGER_REBORN", "identIds", "players"),
+)
 EXAMPLE_KEY = "ABCDEF0123456789"
 """The catalogue's example key, as in `tests/fixtures/`; tests put the one they need."""
 

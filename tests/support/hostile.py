@@ -13,7 +13,8 @@ import json
 import select
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,25 @@ def memory_mib(pid: int, field_name: str = "VmRSS") -> float:
 def reset_peak(pid: int) -> None:
     """Make `VmHWM` start again from the current RSS (proc(5), /proc/pid/clear_refs)."""
     Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+class PeakMemory:
+    """What a process's peak memory rose above what it held when this was made: `VmHWM`
+    after `reset_peak`, minus `VmRSS` at the start."""
+
+    def __init__(self, pid: int) -> None:
+        reset_peak(pid)
+        self._pid = pid
+        self._before = memory_mib(pid)
+
+    def added_mib(self) -> float:
+        return memory_mib(self._pid, "VmHWM") - self._before
+
+
+def concurrently(count: int, send: Callable[[], Answer]) -> list[Answer]:
+    """`count` calls of `send` at the same time, their answers in order."""
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(lambda _: send(), range(count)))
 
 
 def compact(event_type: str, data: object, key: str = WRONG_KEY) -> bytes:

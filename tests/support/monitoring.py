@@ -4,7 +4,7 @@
   as Terraform's `templatefile` and `deploy/gcloud.sh`'s sed fill them (the deploy tests
   check that the two agree); an unknown placeholder raises.
 - `metric_definitions()`, `alert_definitions()`: the parsed files by name (`metric-X.json`
-  is `X`).
+  is `X`); `filters(document)`: every log or metric filter a parsed file holds.
 - `LogEntry.from_line(line, service)`: one JSON line of ours as Cloud Logging stores it on
   Cloud Run: `severity` taken out, everything else (`message` included) in `jsonPayload`,
   the function's Cloud Run service as the resource.
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,19 @@ def metric_definitions(values: Mapping[str, str] = TEMPLATE_VALUES) -> dict[str,
 
 def alert_definitions(values: Mapping[str, str] = TEMPLATE_VALUES) -> dict[str, dict[str, Any]]:
     return _keyed("alert-", values)
+
+
+def filters(node: Any) -> Iterator[str]:
+    """Every `filter` text in a parsed definition (alert conditions, dashboard charts)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "filter" and isinstance(value, str):
+                yield value
+            else:
+                yield from filters(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from filters(item)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from tests.support.closing import ClosesOnExit
 
 # A path shaped like Discord's, token included, so tests can check it is never logged.
 WEBHOOK_PATH = "/api/webhooks/1234567890/stand-in-webhook-token-do-not-log"
@@ -49,7 +50,7 @@ class Received:
         return json.loads(self.body)
 
 
-class StandIn:
+class StandIn(ClosesOnExit):
     def __init__(self, *answers: Answer) -> None:
         self._answers: deque[Answer] = deque(answers)
         self._received: list[Received] = []
@@ -85,17 +86,6 @@ class StandIn:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
-
-    def __enter__(self) -> StandIn:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _record(self, request: Received) -> Answer:
         with self._arrived:

@@ -17,7 +17,8 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from types import TracebackType
+
+from tests.support.closing import ClosesOnExit
 
 _CHUNK = 64 * 1024
 # Shaped like a Discord webhook's path, token included, so tests can check it is never shown.
@@ -67,7 +68,7 @@ def success_then_silence(hold_s: float) -> Script:
     return Script(head=head, hold_s=hold_s)
 
 
-class UnrulyTarget:
+class UnrulyTarget(ClosesOnExit):
     def __init__(self, script: Script) -> None:
         self._script = script
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -87,17 +88,6 @@ class UnrulyTarget:
             self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
         self._thread.join(timeout=30)
-
-    def __enter__(self) -> UnrulyTarget:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _serve_one(self) -> None:
         try:
