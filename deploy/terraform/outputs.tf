@@ -54,7 +54,7 @@ output "quarantine_topic" {
 }
 
 output "quarantine_subscription" {
-  description = "Read refused events here, or replay them after a fix: python3 -m sonoran_receiver.replay (docs/quarantine.md). Unread messages are kept 7 days."
+  description = "Read refused events here, or replay them after a fix: make replay PROJECT=... (docs/quarantine.md). Unread messages are kept 7 days."
   value       = google_pubsub_subscription.quarantine_pull.id
 }
 
