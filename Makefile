@@ -21,16 +21,18 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 # The receiver on http://127.0.0.1:$(PORT)/sonorancad/event with the dev key of .env.example
 # and, with no PUBSUB_TOPIC, the local sink. Precedence: your shell's variables, then a .env
-# beside this file, then .env.example.
+# beside this file, then .env.example. Bound to 127.0.0.1 only: the dev key is public. PORT is
+# a make variable (PORT=18080 make run), not read from .env.
 run: $(VENV)/.runtime
-	for file in .env .env.example; do \
+	@for file in .env .env.example; do \
 	  [ -f "$$file" ] || continue; \
 	  while IFS= read -r line; do \
 	    case "$$line" in ''|'#'*) continue ;; esac; \
 	    name="$${line%%=*}"; [ -n "$${!name+set}" ] || export "$$line"; \
 	  done < "$$file"; \
 	done && \
-	exec $(BIN)/functions-framework --target sonorancad_event --port $(PORT)
+	echo "listening on http://127.0.0.1:$(PORT)/sonorancad/event" && \
+	exec $(BIN)/functions-framework --target sonorancad_event --host 127.0.0.1 --port $(PORT)
 
 test: $(VENV)/.dev
 	$(MAKE) lint types deploy-check pytest

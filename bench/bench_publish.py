@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.bench_publish --requests 200     # quicker
 
 Each request goes through the real flow (`Receiver.receive`: body read, key check,
-validation, dedupe key, publish awaited) with a `PubSubSink` built with one batch setting:
+validation, `content_key`, publish awaited) with a `PubSubSink` built with one batch setting:
 
 - `library default`: `BatchSettings()`: up to 100 messages or 10 ms (`max_latency`);
 - `max_latency=0` (ours, `PubSubSink` without batch settings): committed by the timer thread at

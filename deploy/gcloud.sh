@@ -29,8 +29,9 @@ environment variable shown; flags win.
   --concurrency N              CONCURRENCY, default 8 (THREADS follows it)
   --cpu 1|2                    CPU, default 1 (below 1 vCPU forces concurrency 1)
   --memory SIZE                MEMORY, default 512Mi (512Mi, 1Gi, 2Gi or 4Gi)
-  --event-timeout SECONDS      EVENT_TIMEOUT, default 60: how long the platform
-                               lets one request run before answering 504 itself
+  --event-timeout SECONDS      EVENT_TIMEOUT, default 60 (40-3600): how long the
+                               platform lets one request run before answering
+                               504 itself
   --routes SPEC                ROUTES, default '*=publish,GET_LOGS=drop'
   --handlers SPEC              HANDLERS, default '*=log'
   --strict-types true|false    STRICT_TYPES, default false
@@ -66,16 +67,17 @@ environment variable shown; flags win.
   -h, --help                   this text
 
 First run: the script creates the secret <prefix>-api-keys and stops until it
-has a version. Add one without putting the key on a command line:
+has a version. Add one without putting the key on a command line, exported as
+SONORAN_API_KEY for `make verify`:
 
-  read -rs KEY && printf %s "$KEY" | gcloud secrets versions add \
-      sonorancad-api-keys --project=PROJECT_ID --data-file=-
+  read -rs SONORAN_API_KEY && export SONORAN_API_KEY && printf %s "$SONORAN_API_KEY" |
+    gcloud secrets versions add sonorancad-api-keys --project=PROJECT_ID --data-file=-
 
 then run the script again.
 
-Needs the gcloud beta commands (gcloud components install beta; Cloud Shell
-has them) for `gcloud beta services identity create`, and with monitoring the
-alpha commands too (gcloud components install alpha) for the alert policies.
+Needs the gcloud alpha and beta commands (gcloud components install alpha beta;
+Cloud Shell has them): beta for `gcloud beta services identity create`, alpha
+for the alert policies of monitoring (on by default).
 EOF
 }
 
@@ -167,6 +169,10 @@ whole_in_range --worker-max-instances "$WORKER_MAX_INSTANCES" 1 100
 whole_in_range --concurrency "$CONCURRENCY" 1 80
 whole_in_range --dead-letter-attempts "$DEAD_LETTER_ATTEMPTS" 5 100
 whole_in_range --event-timeout "$EVENT_TIMEOUT" 1 3600
+# The longest the receiver itself may take (docs/guarantees.md); the same floor
+# as event_timeout_seconds in variables.tf.
+((10#$EVENT_TIMEOUT >= 40)) ||
+  die "--event-timeout must be at least 40: a request may need the body deadline (10 s), the Pub/Sub wait (10 s) and its inline handlers (20 s), and a shorter timeout cuts off events still being handled"
 [[ $CPU == 1 || $CPU == 2 ]] || die "--cpu must be 1 or 2 (fractional vCPUs force concurrency 1)"
 [[ $MEMORY =~ ^(512Mi|1Gi|2Gi|4Gi)$ ]] || die "--memory must be 512Mi, 1Gi, 2Gi or 4Gi"
 [[ $STRICT_TYPES == true || $STRICT_TYPES == false ]] || die "--strict-types must be true or false"
@@ -365,9 +371,12 @@ grant_secret() {
 }
 
 # Stops the run while a secret has no version: a function given an empty
-# secret fails to start, and the key must not come from this script.
+# secret fails to start, and the key must not come from this script. The value
+# is read into $3 (default VALUE); SONORAN_API_KEY is also exported, where
+# `make verify` reads the key.
 require_version() {
-  local name=$1 what=$2
+  local name=$1 what=$2 var=${3:-VALUE} keep=""
+  [[ $var != SONORAN_API_KEY ]] || keep=" && export SONORAN_API_KEY"
   if ((DRY_RUN)); then
     note "stops here until $name has an enabled version: $what"
     return
@@ -378,7 +387,7 @@ require_version() {
 The secret $name has no version yet. Add $what without putting it on a
 command line, then run this script again:
 
-  read -rs VALUE && printf %s "\$VALUE" | gcloud secrets versions add $name --project=$PROJECT_ID --data-file=-
+  read -rs $var$keep && printf %s "\$$var" | gcloud secrets versions add $name --project=$PROJECT_ID --data-file=-
 
 EOF
     exit 1
@@ -414,7 +423,7 @@ if [[ -n $FORWARD_URL ]]; then
   HANDLER_SECRETS+=("FORWARD_SECRET=${FORWARD_SECRET_NAME}:latest")
 fi
 
-require_version "$API_KEYS_SECRET" "your Sonoran CAD API key (several: one per line)"
+require_version "$API_KEYS_SECRET" "your Sonoran CAD API key (several: one per line)" SONORAN_API_KEY
 if ((ENABLE_DISCORD_WEBHOOK)); then
   require_version "$DISCORD_SECRET" "the Discord webhook URL"
 fi

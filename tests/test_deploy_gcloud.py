@@ -394,8 +394,10 @@ def test_source_is_a_staged_copy_of_the_same_allow_list_as_terraform() -> None:
         assert deploy_of(commands, function)["--source"] == "STAGED_SOURCE_DIR"
 
 
-def fake_gcloud(tmp_path: Path) -> dict[str, str]:
-    """A `gcloud` that answers like a project where everything exists, and records uploads."""
+def fake_gcloud(tmp_path: Path, secret_versions: bool = True) -> dict[str, str]:
+    """A `gcloud` that answers like a project where everything exists, each secret with a
+    version unless `secret_versions` is False, and records uploads."""
+    version = "projects/p/secrets/s/versions/1" if secret_versions else ""
     fake = tmp_path / "bin" / "gcloud"
     fake.parent.mkdir()
     fake.write_text(
@@ -403,7 +405,7 @@ def fake_gcloud(tmp_path: Path) -> dict[str, str]:
         f'echo "$*" >> {tmp_path / "calls"}\n'
         'case "$1 $2" in\n'
         '  "projects describe") echo 123456789 ;;\n'
-        '  "secrets versions") echo projects/p/secrets/s/versions/1 ;;\n'
+        f'  "secrets versions") echo "{version}" ;;\n'
         '  "functions describe") echo https://function.example ;;\n'
         '  "functions deploy")\n'
         '    for arg in "$@"; do\n'
@@ -436,6 +438,34 @@ def test_a_real_run_uploads_only_the_allow_list_and_removes_the_copy(tmp_path: P
     assert not source_dir.exists()
 
 
+def test_an_empty_key_secret_stops_with_a_command_that_stores_and_exports_the_key(
+    tmp_path: Path,
+) -> None:
+    finished = run_script("--project", PROJECT, env=fake_gcloud(tmp_path, secret_versions=False))
+    assert finished.returncode == 1
+    [command] = [line.strip() for line in finished.stderr.splitlines() if "read -rs" in line]
+    help_text = " ".join(run_script("--help").stdout.split())
+    assert command.replace(PROJECT, "PROJECT_ID") in help_text
+    # Run it as a user would: the key typed on stdin, a gcloud that records what it gets.
+    recorder = tmp_path / "recorder" / "gcloud"
+    recorder.parent.mkdir()
+    recorder.write_text(f'#!/bin/sh\necho "$*" > {tmp_path}/args\ncat > {tmp_path}/stdin\n')
+    recorder.chmod(0o755)
+    typed = subprocess.run(
+        ["bash", "-c", f"{command} && sh -c 'printf %s \"$SONORAN_API_KEY\"'"],
+        input="k3y-typed\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{recorder.parent}:{os.environ['PATH']}"},
+        check=True,
+    )
+    assert typed.stdout == "k3y-typed"  # exported: `make verify` reads it from there
+    assert (tmp_path / "stdin").read_text() == "k3y-typed"
+    args = (tmp_path / "args").read_text()
+    assert args.startswith("secrets versions add sonorancad-api-keys --project=demo-project")
+    assert "k3y-typed" not in args
+
+
 def test_quarantine_topic_subscription_env_and_grant() -> None:
     commands = dry_run()
     (topic,) = matching(commands, "gcloud", "pubsub", "topics", "create", "sonorancad-quarantine")
@@ -461,9 +491,19 @@ def test_quarantine_topic_subscription_env_and_grant() -> None:
 
 
 def test_event_timeout_is_a_setting() -> None:
-    event = deploy_of(dry_run("--event-timeout", "30"), "sonorancad-event")
-    assert event["--timeout"] == "30s"
+    event = deploy_of(dry_run("--event-timeout", "45"), "sonorancad-event")
+    assert event["--timeout"] == "45s"
     assert deploy_of(dry_run(), "sonorancad-event")["--timeout"] == "60s"
+
+
+def test_event_timeout_below_the_receivers_own_40_s_is_refused_with_the_reason() -> None:
+    # Body deadline 10 s + Pub/Sub wait 10 s + inline handlers 20 s (docs/guarantees.md).
+    assert deploy_of(dry_run("--event-timeout", "40"), "sonorancad-event")["--timeout"] == "40s"
+    finished = run_script("--dry-run", "--project", PROJECT, "--event-timeout", "39")
+    assert finished.returncode == 2
+    assert finished.stdout == ""
+    for reason in ("body deadline (10 s)", "Pub/Sub wait (10 s)", "inline handlers (20 s)"):
+        assert reason in finished.stderr
 
 
 def test_no_line_offers_the_function_url_for_the_cad_panel() -> None:

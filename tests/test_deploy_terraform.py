@@ -191,7 +191,16 @@ def test_event_function_platform_timeout_is_a_variable() -> None:
     assert service["timeout_seconds"] == "${var.event_timeout_seconds}"
     variable = config()["variable"]["event_timeout_seconds"]
     assert variable["default"] == 60
-    assert "var.event_timeout_seconds <= 3600" in only(variable["validation"])["condition"]
+    validation = only(variable["validation"])
+    assert "var.event_timeout_seconds <= 3600" in validation["condition"]
+
+
+def test_event_timeout_below_the_receivers_own_40_s_is_refused_with_the_reason() -> None:
+    # Body deadline 10 s + Pub/Sub wait 10 s + inline handlers 20 s (docs/guarantees.md).
+    validation = only(config()["variable"]["event_timeout_seconds"]["validation"])
+    assert "var.event_timeout_seconds >= 40 " in validation["condition"]
+    for reason in ("body deadline (10 s)", "Pub/Sub wait (10 s)", "inline handlers (20 s)"):
+        assert reason in validation["error_message"]
 
 
 # --- secrets ------------------------------------------------------------------------

@@ -39,8 +39,10 @@ variable "event_timeout_seconds" {
 
   validation {
     # 3600 s is the ceiling for HTTP functions (anchors B2, "Max function duration").
-    condition     = var.event_timeout_seconds >= 1 && var.event_timeout_seconds <= 3600 && floor(var.event_timeout_seconds) == var.event_timeout_seconds
-    error_message = "event_timeout_seconds must be a whole number from 1 to 3600."
+    # 40 s is the longest the receiver itself may take (docs/guarantees.md); the same
+    # floor as deploy/gcloud.sh --event-timeout.
+    condition     = var.event_timeout_seconds >= 40 && var.event_timeout_seconds <= 3600 && floor(var.event_timeout_seconds) == var.event_timeout_seconds
+    error_message = "event_timeout_seconds must be a whole number from 40 to 3600: a request may need the body deadline (10 s), the Pub/Sub wait (10 s) and its inline handlers (20 s), and a shorter timeout cuts off events still being handled."
   }
 }
 
