@@ -30,31 +30,41 @@ def new_event_id() -> str:
 
 
 def _canonical_json(value: Any) -> bytes:
-    # surrogatepass: a lone surrogate (JSON allows `"\ud83d"`, and a sender cutting a text
-    # inside an emoji writes one) still has one fixed key.
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8", "surrogatepass")
+    ).encode("utf-8")
 
 
 def json_bytes(value: Any) -> bytes:
-    """Compact UTF-8 JSON of a message: text as is, or, when a text holds a lone surrogate
-    (which UTF-8 cannot carry), every non-ASCII character as a `\\u` escape, which keeps
-    the value exactly as sent. Raises ValueError for NaN and Infinity (not JSON)."""
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
-            "utf-8"
-        )
-    except UnicodeEncodeError:
-        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode(
-            "ascii"
-        )
+    """Compact UTF-8 JSON of a message. Raises ValueError for NaN and Infinity (not JSON).
+
+    Texts never hold a lone surrogate here: the receiver replaces those before parsing
+    (`surrogates.py`), and the parsers of every other source refuse them.
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
+        "utf-8"
+    )
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
     """RFC 3339 in UTC with milliseconds, e.g. `2026-11-27T21:43:29.123Z`."""
     moment = moment or datetime.now(UTC)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def message_fields(
+    event_type: str | None, data: Any, event_id: str, received_at: str, server: str | None
+) -> dict[str, Any]:
+    """The message data every message carries (a published event's and a quarantined one's),
+    so a consumer reads both alike."""
+    return {
+        "type": event_type,
+        "data": data,
+        "event_id": event_id,
+        "received_at": received_at,
+        "server": server,
+        "schema_version": SCHEMA_VERSION,
+    }
 
 
 def message_attributes(
@@ -85,7 +95,6 @@ class CanonicalEvent:
     server: str | None
     event_id: str
     content_key: str
-    schema_version: int = SCHEMA_VERSION
 
     @classmethod
     def create(
@@ -111,14 +120,7 @@ class CanonicalEvent:
         )
 
     def message_data(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "data": self.data,
-            "event_id": self.event_id,
-            "received_at": self.received_at,
-            "server": self.server,
-            "schema_version": self.schema_version,
-        }
+        return message_fields(self.type, self.data, self.event_id, self.received_at, self.server)
 
     def attributes(self) -> dict[str, str]:
         return message_attributes(

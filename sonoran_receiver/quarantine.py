@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sonoran_receiver.message import (
-    SCHEMA_VERSION,
     content_key,
     json_bytes,
     message_attributes,
+    message_fields,
     new_event_id,
     utc_timestamp,
 )
@@ -40,7 +40,6 @@ class QuarantinedEvent:
     server: str | None
     event_id: str
     content_key: str
-    schema_version: int = SCHEMA_VERSION
 
     @classmethod
     def create(
@@ -68,12 +67,7 @@ class QuarantinedEvent:
 
     def message_data(self) -> dict[str, Any]:
         return {
-            "type": self.type,
-            "data": self.data,
-            "event_id": self.event_id,
-            "received_at": self.received_at,
-            "server": self.server,
-            "schema_version": self.schema_version,
+            **message_fields(self.type, self.data, self.event_id, self.received_at, self.server),
             "problems": self.problems,
         }
 

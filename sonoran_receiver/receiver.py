@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import pydantic_core
 from pydantic import ValidationError
@@ -38,6 +38,8 @@ from sonoran_receiver.sink import EventSink
 from sonoran_receiver.surrogates import without_lone_surrogates
 
 _JSON = {"Content-Type": "application/json"}
+# Field paths and messages of a refusal, as the 400/422 body and the quarantine carry them.
+Problems = list[dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -168,27 +170,11 @@ class Receiver:
             event = parse_event(body)
         except ValidationError as invalid:
             envelope = _json_object(body)
-            sent_type = envelope.get("type")
-            if not isinstance(sent_type, str):
-                self._hold("invalid_type", envelope, _TYPE_NOT_TEXT, outcome)
-                raise InvalidType(_TYPE_NOT_TEXT) from None
-            if not TYPE_NAME.fullmatch(canonical_type(sent_type)):
-                self._hold("invalid_type", envelope, _TYPE_NOT_A_NAME, outcome)
-                raise InvalidType(_TYPE_NOT_A_NAME) from None
-            found = problems(invalid)
-            self._hold("invalid_event", envelope, found, outcome)
-            raise InvalidEvent(found) from None
-        if not is_known(event.type):
-            if not TYPE_NAME.fullmatch(event.type):
-                self._hold("invalid_type", _json_object(body), _TYPE_NOT_A_NAME, outcome)
-                raise InvalidType(_TYPE_NOT_A_NAME)
-            if self._keys.found_in(event.type):
-                # A type becomes an attribute, a log field and a route key: never the key.
-                self._hold("invalid_type", _json_object(body), _TYPE_HOLDS_KEY, outcome)
-                raise InvalidType(_TYPE_HOLDS_KEY)
-            if self._settings.strict_types:
-                self._hold("unknown_type", _json_object(body), _UNKNOWN_TYPE, outcome)
-                raise InvalidEvent(_UNKNOWN_TYPE, "unknown event type")
+            refused = self._type_refused(envelope.get("type"))
+            self._refuse(*(refused or ("invalid_event", problems(invalid))), envelope, outcome)
+        refused = self._type_refused(event.type)
+        if refused is not None:
+            self._refuse(*refused, _json_object(body), outcome)
         try:
             return CanonicalEvent.create(
                 event.type,
@@ -199,11 +185,36 @@ class Receiver:
             # pydantic's parser reads NaN and Infinity, which no JSON consumer can.
             raise BadRequest("body is not valid JSON") from None
 
+    def _type_refused(self, sent_type: Any) -> tuple[Reason, Problems] | None:
+        """Why step 6 (or strict types) refuses this type, or None."""
+        if not isinstance(sent_type, str):
+            return "invalid_type", _TYPE_NOT_TEXT
+        name = canonical_type(sent_type)
+        if not TYPE_NAME.fullmatch(name):
+            return "invalid_type", _TYPE_NOT_A_NAME
+        if is_known(name):
+            return None
+        if self._keys.found_in(name):
+            # A type becomes an attribute, a log field and a route key: never the key.
+            return "invalid_type", _TYPE_HOLDS_KEY
+        if self._settings.strict_types:
+            return "unknown_type", _UNKNOWN_TYPE
+        return None
+
+    def _refuse(
+        self, reason: Reason, found: Problems, envelope: dict[str, Any], outcome: _Outcome
+    ) -> NoReturn:
+        """Quarantine the refused body, then answer: 400 for the type, 422 for the payload."""
+        self._hold(reason, envelope, found, outcome)
+        if reason == "invalid_type":
+            raise InvalidType(found)
+        raise InvalidEvent(found, "unknown event type" if reason == "unknown_type" else None)
+
     def _hold(
         self,
         reason: Reason,
         envelope: dict[str, Any],
-        found: list[dict[str, str]],
+        found: Problems,
         outcome: _Outcome,
     ) -> None:
         """Quarantine a refused body before its answer; 503 when it cannot be stored."""
@@ -258,7 +269,7 @@ class Receiver:
         return sorted(actions)
 
 
-_TYPE_NOT_TEXT = [{"loc": "type", "msg": "type must be a string"}]
+_TYPE_NOT_TEXT: Problems = [{"loc": "type", "msg": "type must be a string"}]
 _TYPE_NOT_A_NAME = [
     {"loc": "type", "msg": "type must be 1 to 128 of A-Z, 0-9 and _ after upper-casing"}
 ]
