@@ -42,6 +42,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import LocationParseError
 from urllib3.util import make_headers, parse_url
 
+from sonoran_receiver.alarms import CLOCK
+
 # One handler's whole budget: the CAD gets no answer while inline handlers run.
 HANDLER_DEADLINE_S = 10.0
 # A target that does not accept the connection within this is not there.
@@ -198,9 +200,8 @@ class _Watchdog:
         self._held: socket.socket | None = None
         self._fired = False
         self._lock = threading.Lock()
-        self._timer = threading.Timer(deadline.remaining(), self._cut)
-        self._timer.daemon = True
-        self._timer.start()
+        # The process's one alarm thread, not a thread per call.
+        self._alarm = CLOCK.set(deadline.remaining(), self._cut)
 
     def hold(self, connected: socket.socket | None) -> socket.socket | None:
         """Remember the connected socket (returned for the caller's own use)."""
@@ -217,7 +218,7 @@ class _Watchdog:
                 raise TimeoutError("deadline passed")
 
     def disarm(self) -> None:
-        self._timer.cancel()
+        self._alarm.cancel()
         # Under the lock: a cut that already started finishes before the socket is closed.
         with self._lock:
             self._connection = None

@@ -105,3 +105,7 @@ class AlarmClock:
                 heapq.heappop(self._alarms)
                 return alarm
             self._wakeup.wait(remaining)
+
+
+CLOCK = AlarmClock()
+"""The process's one clock: request bodies and handler calls set their deadlines on it."""

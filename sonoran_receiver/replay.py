@@ -149,17 +149,12 @@ class Counts:
     )
 
     def summary(self, dry_run: bool) -> str:
-        names = _DRY_NAMES if dry_run else _NAMES
-        parts = ", ".join(f"{count} {names[verdict]}" for verdict, count in self.by_verdict.items())
+        parts = ", ".join(
+            f"{count} {_said(verdict, dry_run)}" for verdict, count in self.by_verdict.items()
+        )
         return f"{self.read} read: {parts}"
 
 
-_NAMES: dict[Verdict, str] = {
-    "replayed": "replayed",
-    "dropped": "dropped",
-    "kept": "kept",
-    "failed": "failed",
-}
 _VERDICTS: dict[str, Verdict] = {"publish": "replayed", "drop": "dropped", "keep": "kept"}
 _DRY_NAMES: dict[Verdict, str] = {
     "replayed": "would replay",
@@ -167,6 +162,11 @@ _DRY_NAMES: dict[Verdict, str] = {
     "kept": "would keep",
     "failed": "failed",
 }
+
+
+def _said(verdict: Verdict, dry_run: bool) -> str:
+    """How the output names a verdict: what a dry run would have done, or what was done."""
+    return _DRY_NAMES[verdict] if dry_run else verdict
 
 
 def type_label(value: object) -> str:
@@ -336,8 +336,7 @@ class Replayer:
                 verdict, reason = "failed", f"publish failed, kept ({failed})"
         self.counts.read += 1
         self.counts.by_verdict[verdict] += 1
-        names = _DRY_NAMES if self._plan.dry_run else _NAMES
-        line = f"{message.message_id} {decision.type} {names[verdict]}"
+        line = f"{message.message_id} {decision.type} {_said(verdict, self._plan.dry_run)}"
         print(f"{line}: {reason}" if reason else line, file=self._out, flush=True)
         if self.counts.read % self._plan.progress_every == 0:
             print(f"replay: {self.counts.summary(self._plan.dry_run)}", file=self._err, flush=True)

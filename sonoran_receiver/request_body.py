@@ -30,13 +30,11 @@ from typing import Any
 # for malformed HTTP framing (gunicorn/http/errors.py), in a chunked body too.
 from gunicorn.http.errors import ParseException  # type: ignore[import-untyped]
 
-from sonoran_receiver.alarms import Alarm, AlarmClock
+from sonoran_receiver.alarms import CLOCK, Alarm
 from sonoran_receiver.body import Readable
 from sonoran_receiver.errors import BadRequest, RequestTimeout
 
 _READ_ALL_CHUNK = 64 * 1024
-
-_CLOCK = AlarmClock()
 
 
 class RequestBody:
@@ -72,11 +70,6 @@ class RequestBody:
             connection=connection if isinstance(connection, socket.socket) else None,
             timeout_s=timeout_s,
         )
-
-    @property
-    def complete(self) -> bool:
-        """Whether the body was read to its end."""
-        return self._complete
 
     def read(self, size: int = -1, /) -> bytes:
         if size < 0:
@@ -134,9 +127,7 @@ class RequestBody:
 
     def _arm(self) -> None:
         if self._alarm is None and self._connection is not None:
-            self._alarm = _CLOCK.set(
-                max(self._deadline - time.monotonic(), 0.0), self._shut_reading
-            )
+            self._alarm = CLOCK.set(max(self._deadline - time.monotonic(), 0.0), self._shut_reading)
 
     def _finish(self) -> None:
         self._complete = True

@@ -312,14 +312,14 @@ def run_steps(context: Context) -> Iterator[Check]:
         "dead letters",
         names.dead_letter_subscription,
         fix="these are events the worker failed on 10 times: fix the handler, then "
-        "python -m sonoran_receiver.replay --from dead-letter (docs/operations.md)",
+        "make replay PROJECT=... FROM=dead-letter (docs/operations.md)",
     )
     yield check_empty(
         context,
         "quarantine",
         names.quarantine_subscription,
         fix="these are events refused after a good key: see docs/quarantine.md, then "
-        "python -m sonoran_receiver.replay once a release accepts them",
+        "make replay PROJECT=... once a release accepts them",
     )
 
 

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-EVENT_PATH: Final = "/sonorancad/event"
+from sonoran_receiver.send import event_url
+
 # A peek looks at this many messages at most: enough to say "not empty" and how full.
 PEEK_LIMIT: Final = 10
 # gcloud calls that hang (a network problem) end after this long.
@@ -185,10 +186,7 @@ class CloudBackend:
         """Every gcloud call a run makes, as shell lines, with placeholders."""
         calls = [] if self.url else [self.describe_call()]
         calls.append(self.logs_call("EVENT_ID", "START_TIME"))
-        for subscription in (
-            self.names.dead_letter_subscription,
-            self.names.quarantine_subscription,
-        ):
+        for subscription in self.names.subscriptions_to_empty():
             calls.append(self.pull_call(subscription))
             calls.append(self.release_call(subscription, ["ACK_ID"]))
         return [shlex.join(call) for call in calls]
@@ -201,7 +199,7 @@ class CloudBackend:
             raise BackendError(
                 f"{self.names.event_function} has no URL in {self.project}/{self.region}"
             )
-        return base.rstrip("/") + EVENT_PATH
+        return event_url(base, None)
 
     def worker_records(self, event_id: str, since: str) -> list[WorkerRecord]:
         entries = _json_list(self._run(self.logs_call(event_id, since)))
@@ -274,10 +272,7 @@ class LocalBackend:
     def plan(self) -> list[str]:
         base = f"http://{self.emulator_host}/v1/projects/{self.project}/subscriptions"
         lines = [f"read {self.worker_log} for the worker's lines about EVENT_ID"]
-        for subscription in (
-            self.names.dead_letter_subscription,
-            self.names.quarantine_subscription,
-        ):
+        for subscription in self.names.subscriptions_to_empty():
             lines.append(f"POST {base}/{subscription}:pull")
             lines.append(f"POST {base}/{subscription}:modifyAckDeadline")
         return lines

@@ -241,7 +241,7 @@ def test_a_dead_letter_fails_its_step_and_is_left_in_the_subscription(
     assert status == verify.EXIT_FAILED
     dead = line_of(lines, "dead letters")
     assert dead.startswith(f"✗ dead letters: {stack.prefix}-events-dead-letter holds 1 message")
-    assert "--from dead-letter" in dead
+    assert "FROM=dead-letter" in dead
     # Looked at, not consumed: the message is there for the replay.
     subscriber = stack.emulator.subscriber()
     try:
