@@ -45,9 +45,9 @@ from sonoran_receiver.config import WORKER_TARGET, Settings, load_settings
 from sonoran_receiver.errors import ConfigError, PublishFailed
 from sonoran_receiver.events import is_known, problems
 from sonoran_receiver.events.types import TYPE_NAME, canonical_type
-from sonoran_receiver.message import SCHEMA_VERSION, CanonicalEvent
+from sonoran_receiver.message import CanonicalEvent
 from sonoran_receiver.pubsub_sink import PubSubSink
-from sonoran_receiver.worker import PublishedData
+from sonoran_receiver.worker import PublishedData, UnreadableMessage, message_payload
 
 Source = Literal["quarantine", "dead-letter"]
 Verdict = Literal["replayed", "dropped", "kept", "failed"]
@@ -224,16 +224,9 @@ def _replayable(data: bytes, settings: Settings) -> tuple[str, CanonicalEvent]:
 
 def _quarantine_payload(data: bytes) -> dict[str, Any]:
     try:
-        payload = pydantic_core.from_json(data)
-    except ValueError:
-        raise _Keep(_NO_TYPE, "message data is not JSON") from None
-    if not isinstance(payload, dict):
-        raise _Keep(_NO_TYPE, "message data is not a JSON object")
-    version = payload.get("schema_version")
-    # `True == 1` in Python; a boolean is not a version.
-    if type(version) is not int or version != SCHEMA_VERSION:
-        raise _Keep(type_label(payload.get("type")), "unsupported or missing schema_version")
-    return payload
+        return message_payload(data)
+    except UnreadableMessage as unreadable:
+        raise _Keep(_NO_TYPE, str(unreadable)) from None
 
 
 def decide_dead_lettered(data: bytes, attributes: Mapping[str, str]) -> Decision:

@@ -155,16 +155,7 @@ class Worker:
         stated = message.attributes.get("schema_version")
         if stated is not None and stated != str(SCHEMA_VERSION):
             raise UnsupportedSchema("unsupported schema_version in the attributes")
-        try:
-            payload = pydantic_core.from_json(message.data)
-        except ValueError:
-            raise UnreadableMessage("message data is not JSON") from None
-        if not isinstance(payload, dict):
-            raise UnreadableMessage("message data is not a JSON object")
-        version = payload.get("schema_version")
-        # `True == 1` in Python; a boolean is not a version.
-        if type(version) is not int or version != SCHEMA_VERSION:
-            raise UnsupportedSchema("unsupported or missing schema_version in the data")
+        payload = message_payload(message.data)
         try:
             event = PublishedData.model_validate(payload).canonical_event()
         except ValidationError as invalid:
@@ -185,6 +176,22 @@ class Worker:
                 message_id=message.message_id,
             )
         return event
+
+
+def message_payload(data: bytes) -> dict[str, Any]:
+    """The JSON object of a message the receiver wrote (a published or a quarantined event),
+    at the schema version this release reads; UnreadableMessage otherwise."""
+    try:
+        payload = pydantic_core.from_json(data)
+    except ValueError:
+        raise UnreadableMessage("message data is not JSON") from None
+    if not isinstance(payload, dict):
+        raise UnreadableMessage("message data is not a JSON object")
+    version = payload.get("schema_version")
+    # `True == 1` in Python; a boolean is not a version.
+    if type(version) is not int or version != SCHEMA_VERSION:
+        raise UnsupportedSchema("unsupported or missing schema_version in the data")
+    return payload
 
 
 def unwrap(cloud_event_data: Any) -> PubsubMessage:
