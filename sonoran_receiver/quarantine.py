@@ -9,9 +9,11 @@ and the same `event_id`/`content_key`/`received_at`/`server` a published event c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sonoran_receiver.events.types import TYPE_NAME, canonical_type, is_known
 from sonoran_receiver.message import (
     content_key,
     json_bytes,
@@ -22,6 +24,40 @@ from sonoran_receiver.message import (
 )
 
 Reason = Literal["invalid_event", "unknown_type", "invalid_type"]
+# Field paths and messages of a refusal, as the 400/422 body and the quarantine carry them.
+Problems = list[dict[str, str]]
+
+_TYPE_NOT_TEXT: Problems = [{"loc": "type", "msg": "type must be a string"}]
+_TYPE_NOT_A_NAME: Problems = [
+    {"loc": "type", "msg": "type must be 1 to 128 of A-Z, 0-9 and _ after upper-casing"}
+]
+_TYPE_HOLDS_KEY: Problems = [{"loc": "type", "msg": "type must not hold the API key"}]
+_UNKNOWN_TYPE: Problems = [{"loc": "type", "msg": "unknown event type"}]
+
+
+def _holds_no_key(_name: str) -> bool:
+    return False
+
+
+def type_refusal(
+    sent_type: Any, *, strict_types: bool, holds_key: Callable[[str], object] = _holds_no_key
+) -> tuple[Reason, Problems] | None:
+    """Why step 6 (or strict types) refuses a type as sent, or None: one decision for the
+    HTTP flow and for replay, so a replayed event passes exactly when a request would."""
+    if not isinstance(sent_type, str):
+        return "invalid_type", _TYPE_NOT_TEXT
+    name = canonical_type(sent_type)
+    if not TYPE_NAME.fullmatch(name):
+        return "invalid_type", _TYPE_NOT_A_NAME
+    if is_known(name):
+        return None
+    if holds_key(name):
+        # A type becomes an attribute, a log field and a route key: never the key.
+        return "invalid_type", _TYPE_HOLDS_KEY
+    if strict_types:
+        return "unknown_type", _UNKNOWN_TYPE
+    return None
+
 
 # Pub/Sub attribute values may be 1,024 bytes; the contract keeps `event_type` to 128
 # characters, enough for any type name we accept and for a recognisable prefix of others.
@@ -35,7 +71,7 @@ class QuarantinedEvent:
     reason: Reason
     type: str | None
     data: Any
-    problems: list[dict[str, str]]
+    problems: Problems
     received_at: str
     server: str | None
     event_id: str
@@ -47,7 +83,7 @@ class QuarantinedEvent:
         reason: Reason,
         event_type: str | None,
         data: Any,
-        problems: list[dict[str, str]],
+        problems: Problems,
         *,
         server: str | None,
     ) -> QuarantinedEvent:

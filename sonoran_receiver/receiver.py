@@ -28,18 +28,16 @@ from sonoran_receiver.errors import (
     RequestRejected,
     Unauthorized,
 )
-from sonoran_receiver.events import is_known, parse_event, problems
-from sonoran_receiver.events.types import TYPE_NAME, canonical_type
+from sonoran_receiver.events import parse_event, problems
+from sonoran_receiver.events.types import TYPE_NAME
 from sonoran_receiver.keys import KeyRing
 from sonoran_receiver.message import CanonicalEvent
-from sonoran_receiver.quarantine import QuarantinedEvent, Reason
+from sonoran_receiver.quarantine import Problems, QuarantinedEvent, Reason, type_refusal
 from sonoran_receiver.redact import text_without_keys, without_secrets
 from sonoran_receiver.sink import EventSink
 from sonoran_receiver.surrogates import without_lone_surrogates
 
 _JSON = {"Content-Type": "application/json"}
-# Field paths and messages of a refusal, as the 400/422 body and the quarantine carry them.
-Problems = list[dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -186,20 +184,9 @@ class Receiver:
             raise BadRequest("body is not valid JSON") from None
 
     def _type_refused(self, sent_type: Any) -> tuple[Reason, Problems] | None:
-        """Why step 6 (or strict types) refuses this type, or None."""
-        if not isinstance(sent_type, str):
-            return "invalid_type", _TYPE_NOT_TEXT
-        name = canonical_type(sent_type)
-        if not TYPE_NAME.fullmatch(name):
-            return "invalid_type", _TYPE_NOT_A_NAME
-        if is_known(name):
-            return None
-        if self._keys.found_in(name):
-            # A type becomes an attribute, a log field and a route key: never the key.
-            return "invalid_type", _TYPE_HOLDS_KEY
-        if self._settings.strict_types:
-            return "unknown_type", _UNKNOWN_TYPE
-        return None
+        return type_refusal(
+            sent_type, strict_types=self._settings.strict_types, holds_key=self._keys.found_in
+        )
 
     def _refuse(
         self, reason: Reason, found: Problems, envelope: dict[str, Any], outcome: _Outcome
@@ -267,14 +254,6 @@ class Receiver:
         if "inline" in actions and self._handlers.run(event) and "publish" not in actions:
             raise HandlerFailed()
         return sorted(actions)
-
-
-_TYPE_NOT_TEXT: Problems = [{"loc": "type", "msg": "type must be a string"}]
-_TYPE_NOT_A_NAME = [
-    {"loc": "type", "msg": "type must be 1 to 128 of A-Z, 0-9 and _ after upper-casing"}
-]
-_TYPE_HOLDS_KEY = [{"loc": "type", "msg": "type must not hold the API key"}]
-_UNKNOWN_TYPE = [{"loc": "type", "msg": "unknown event type"}]
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

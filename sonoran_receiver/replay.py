@@ -43,10 +43,11 @@ from pydantic import ValidationError
 
 from sonoran_receiver.config import WORKER_TARGET, Settings, load_settings
 from sonoran_receiver.errors import ConfigError, PublishFailed
-from sonoran_receiver.events import is_known, problems
-from sonoran_receiver.events.types import TYPE_NAME, canonical_type
+from sonoran_receiver.events import problems
+from sonoran_receiver.events.types import TYPE_NAME
 from sonoran_receiver.message import CanonicalEvent
 from sonoran_receiver.pubsub_sink import PubSubSink
+from sonoran_receiver.quarantine import type_refusal
 from sonoran_receiver.worker import PublishedData, UnreadableMessage, message_payload
 
 Source = Literal["quarantine", "dead-letter"]
@@ -204,10 +205,11 @@ def _replayable(data: bytes, settings: Settings) -> tuple[str, CanonicalEvent]:
     payload = _quarantine_payload(data)
     sent_type = payload.get("type")
     label = type_label(sent_type)
-    if not isinstance(sent_type, str):
-        raise _Keep(label, "type: type must be a string")
-    if not TYPE_NAME.fullmatch(canonical_type(sent_type)):
-        raise _Keep(label, "type: type must be 1 to 128 of A-Z, 0-9 and _")
+    refused = type_refusal(sent_type, strict_types=settings.strict_types)
+    if refused is not None:
+        reason, found = refused
+        hint = " (SONORAN_STRICT_TYPES=true)" if reason == "unknown_type" else ""
+        raise _Keep(label, _reason(found) + hint)
     try:
         # The worker's reading of event_id, received_at and server: a replayed event must be
         # one the worker accepts, or it would only move on to the dead-letter topic.
@@ -216,10 +218,7 @@ def _replayable(data: bytes, settings: Settings) -> tuple[str, CanonicalEvent]:
         raise _Keep(label, _reason(problems(invalid))) from None
     except ValueError:
         raise _Keep(label, "data holds NaN or Infinity") from None
-    label = type_label(event.type)
-    if not is_known(event.type) and settings.strict_types:
-        raise _Keep(label, "type: unknown event type (SONORAN_STRICT_TYPES=true)")
-    return label, event
+    return type_label(event.type), event
 
 
 def _quarantine_payload(data: bytes) -> dict[str, Any]:
