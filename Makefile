@@ -49,11 +49,11 @@ pytest: $(VENV)/.dev
 
 # --- event schemas (issue 3) ----------------------------------------------------------------
 # The JSON Schema of every canonical event in schemas/ and the README's event-type table,
-# both from the models; tests/test_schemas.py fails when either is stale.
+# both from the models; tests/tools/test_schemas.py fails when either is stale.
 .PHONY: schema
 
 schema: $(VENV)/.runtime
-	$(BIN)/python -m sonoran_receiver.events.export
+	$(BIN)/python -m sonoran_receiver.tools.schemas
 
 # --- deploy (issue 6) -------------------------------------------------------------------
 # Checks of deploy/: Terraform formatting; checkov with zero failed checks (each skip gives
@@ -79,22 +79,22 @@ deploy-check: $(CHECKOV_VENV)/.installed
 # Post a sample event to a receiver: make send TYPE=EVENT_911 URL=https://... [SERVER=1].
 # The key comes from SONORAN_API_KEY, so it stays out of your shell history.
 send:
-	$(PYTHON) -m sonoran_receiver.send --url "$(URL)" $(if $(SERVER),--server "$(SERVER)") "$(TYPE)"
+	$(PYTHON) -m sonoran_receiver.tools.send --url "$(URL)" $(if $(SERVER),--server "$(SERVER)") "$(TYPE)"
 
 # Prove a deployment end to end (docs/deploy.md): make verify PROJECT=p REGION=r
 # [PREFIX=sonorancad] [SERVER=1]. The key comes from SONORAN_API_KEY; standard library only.
 .PHONY: verify
 verify:
-	$(PYTHON) -m sonoran_receiver.verify --project "$(PROJECT)" --region "$(REGION)" \
+	$(PYTHON) -m sonoran_receiver.tools.verify --project "$(PROJECT)" --region "$(REGION)" \
 	  $(if $(PREFIX),--prefix "$(PREFIX)") $(if $(SERVER),--server "$(SERVER)")
 
 # --- OpenAPI and proofs (issue 7) -------------------------------------------------------------
-# openapi/openapi.json from the event models and the contract; tests/test_openapi.py fails
+# openapi/openapi.json from the event models and the contract; tests/tools/test_openapi.py fails
 # when it is stale. The reliability tests run in `make test`; `-m reliability` selects them.
 .PHONY: openapi
 
 openapi: $(VENV)/.runtime
-	$(BIN)/python -m sonoran_receiver.openapi
+	$(BIN)/python -m sonoran_receiver.tools.openapi
 
 # --- replay (issue 11) ------------------------------------------------------------------------
 # Quarantined events the current models accept, back to the events topic (docs/quarantine.md):
@@ -103,5 +103,5 @@ openapi: $(VENV)/.runtime
 .PHONY: replay
 
 replay: $(VENV)/.runtime
-	$(BIN)/python -m sonoran_receiver.replay $(if $(PROJECT),--project "$(PROJECT)") \
+	$(BIN)/python -m sonoran_receiver.tools.replay $(if $(PROJECT),--project "$(PROJECT)") \
 	  $(if $(PREFIX),--prefix "$(PREFIX)") $(if $(FROM),--from "$(FROM)") $(if $(DRY_RUN),--dry-run)

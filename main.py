@@ -21,8 +21,8 @@ from cloudevents.http import CloudEvent
 # (17 MiB less memory).
 gc.disable()
 try:
-    from sonoran_receiver.receiver import HttpRequest
-    from sonoran_receiver.request_body import RequestBody
+    from sonoran_receiver.receiving.flow import HttpRequest
+    from sonoran_receiver.receiving.request_body import RequestBody
     from sonoran_receiver.runtime import start
 
     _runtime = start(os.environ)
@@ -76,5 +76,5 @@ def _respond(request: flask.Request) -> flask.Response:
 
 @functions_framework.cloud_event
 def sonorancad_worker(event: CloudEvent) -> None:
-    # Raising answers 500: Pub/Sub redelivers, then dead-letters (sonoran_receiver/worker.py).
+    # Raising answers 500: Pub/Sub redelivers, then dead-letters (sonoran_receiver/worker/).
     _runtime.worker.handle(event.data)

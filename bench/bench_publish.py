@@ -39,8 +39,8 @@ from google.cloud.pubsub_v1.types import BatchSettings
 from handlers import build_plan
 from sonoran_receiver.config import EVENT_TARGET, load_settings
 from sonoran_receiver.keys import KeyRing
-from sonoran_receiver.pubsub_sink import PubSubSink
-from sonoran_receiver.receiver import HttpRequest, Receiver
+from sonoran_receiver.publishing.pubsub import PubSubSink
+from sonoran_receiver.receiving.flow import HttpRequest, Receiver
 from tests.support.bodies import EVENT_911_DATA
 from tests.support.emulator import PubSubEmulator, TestTopic, emulator_problem
 

@@ -36,7 +36,7 @@ from handlers.log import event_ids
 from handlers.registry import register
 from sonoran_receiver import logs
 from sonoran_receiver.config import Settings
-from sonoran_receiver.message import CanonicalEvent
+from sonoran_receiver.publishing.message import CanonicalEvent
 
 # Discord's documented limits (developer docs, "Embed Limits" and "Execute Webhook").
 TITLE_LIMIT = 256

@@ -24,7 +24,7 @@ from handlers.delivery import (
 )
 from handlers.registry import register
 from sonoran_receiver.config import Settings
-from sonoran_receiver.message import CanonicalEvent
+from sonoran_receiver.publishing.message import CanonicalEvent
 
 # The Standard Webhooks secret format's marker, not a secret.
 _SECRET_PREFIX = "whsec_"  # noqa: S105

@@ -11,7 +11,7 @@ from typing import Any
 from handlers.registry import register
 from sonoran_receiver import logs
 from sonoran_receiver.config import Settings
-from sonoran_receiver.message import CanonicalEvent
+from sonoran_receiver.publishing.message import CanonicalEvent
 
 # Id fields sit at the top of `data` (`identIds`, `callIds`) or one object down
 # (`call.callId` for EVENT_911, `dispatch.idents` for dispatches, `unit.id` for logins).

@@ -11,10 +11,9 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from sonoran_receiver import logs
-from sonoran_receiver.config import Settings
-from sonoran_receiver.errors import ConfigError
+from sonoran_receiver.config import ConfigError, Settings
 from sonoran_receiver.events.types import CANONICAL_TYPES, UNKNOWN, canonical_type
-from sonoran_receiver.message import CanonicalEvent
+from sonoran_receiver.publishing.message import CanonicalEvent
 from sonoran_receiver.type_table import WILDCARD, TypeTable, table_type
 
 HandlerFunc = Callable[[CanonicalEvent, Settings], None]

@@ -16,9 +16,18 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sonoran_receiver.errors import ConfigError
 from sonoran_receiver.keys import read_key_file, split_keys
 from sonoran_receiver.type_table import TypeTable, parse_type_table
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the start is refused with one line naming it."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
 
 EVENT_TARGET = "sonorancad_event"
 WORKER_TARGET = "sonorancad_worker"

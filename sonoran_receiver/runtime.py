@@ -7,13 +7,18 @@ from dataclasses import dataclass
 
 from handlers import build_plan
 from sonoran_receiver import logs
-from sonoran_receiver.config import EVENT_TARGET, WORKER_TARGET, Settings, load_settings
-from sonoran_receiver.errors import ConfigError
+from sonoran_receiver.config import (
+    EVENT_TARGET,
+    WORKER_TARGET,
+    ConfigError,
+    Settings,
+    load_settings,
+)
 from sonoran_receiver.keys import KeyRing
-from sonoran_receiver.pubsub_sink import PubSubSink
-from sonoran_receiver.receiver import Receiver
-from sonoran_receiver.sink import EventSink, LocalSink
-from sonoran_receiver.worker import Worker
+from sonoran_receiver.publishing.pubsub import PubSubSink
+from sonoran_receiver.publishing.sink import EventSink, LocalSink
+from sonoran_receiver.receiving.flow import Receiver
+from sonoran_receiver.worker.runner import Worker
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ monitoring_render() {
 }
 
 # monitoring_field FILE KEY: the first "KEY": value of a rendered definition
-# (written one key a line); tests/test_deploy_monitoring.py checks every value
+# (written one key a line); tests/deploy/test_monitoring.py checks every value
 # read this way against the JSON.
 monitoring_field() {
   # A string value, or a bare one (number, true, false).

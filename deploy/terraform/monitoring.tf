@@ -74,7 +74,7 @@ locals {
   }
 
   # The same, in the resources' argument names. try() stands for "absent in
-  # this definition"; tests/test_deploy_monitoring.py evaluates these with
+  # this definition"; tests/deploy/test_monitoring.py evaluates these with
   # terraform console and checks that no field of a definition is left out.
   monitoring_metrics = {
     for key, metric in local.monitoring_metric_definitions : key => {
@@ -202,7 +202,7 @@ resource "google_project_service" "monitoring" {
 
 # Counters (and one distribution) computed by Cloud Logging from the JSON lines
 # of both functions; their filters are tested against lines the real receiver
-# and worker write (tests/test_monitoring_log_lines.py).
+# and worker write (tests/deploy/test_monitoring_log_lines.py).
 resource "google_logging_metric" "receiver" {
   # A for expression, not a conditional: the definitions differ in shape, and
   # a conditional needs both results of one type.

@@ -1,5 +1,5 @@
 """Bodies of integers that all have the same Python hash (issue 10.2), for the model tests
-(`tests/test_events_limits.py`) and the validation benchmark (`bench/bench_validation.py`).
+(`tests/events/test_limits.py`) and the validation benchmark (`bench/bench_validation.py`).
 
 Python hashes an integer to its value modulo the prime 2^61 - 1, in every process alike
 (only the hashes of strings are randomised): every multiple of that prime hashes to 0, so a

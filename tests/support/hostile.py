@@ -2,7 +2,7 @@
 
 A raw-socket HTTP/1.1 client (the hostile shapes cannot be sent with `requests`: slow or
 never-sent bodies, lying lengths, broken chunking), the hostile bodies of issue 10, and the
-memory of the gunicorn worker read from /proc. Used by `tests/test_hostile_server.py` and
+memory of the gunicorn worker read from /proc. Used by `tests/receiving/test_hostile_server.py` and
 `bench/bench_hostile.py`. Only 127.0.0.1 is ever contacted; every exchange is bounded in
 bytes and in time.
 """

@@ -1,0 +1,266 @@
+"""The HTTP flow of the contract, top to bottom, one early answer per step."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import pydantic_core
+from pydantic import ValidationError
+
+from handlers.registry import HandlerPlan
+from sonoran_receiver import logs
+from sonoran_receiver.config import Settings
+from sonoran_receiver.events import parse_event, problems
+from sonoran_receiver.events.types import TYPE_NAME
+from sonoran_receiver.keys import KeyRing
+from sonoran_receiver.publishing.message import CanonicalEvent
+from sonoran_receiver.publishing.quarantine import Problems, QuarantinedEvent, Reason, type_refusal
+from sonoran_receiver.publishing.sink import EventSink, PublishFailed
+from sonoran_receiver.receiving.answers import (
+    BadRequest,
+    HandlerFailed,
+    InvalidEvent,
+    InvalidType,
+    MethodNotAllowed,
+    NotFound,
+    PublishUnavailable,
+    RequestRejected,
+    Unauthorized,
+)
+from sonoran_receiver.receiving.body import Readable, read_body, server_from_query
+from sonoran_receiver.receiving.credential import read_key
+from sonoran_receiver.receiving.redact import text_without_keys, without_secrets
+from sonoran_receiver.receiving.surrogates import without_lone_surrogates
+
+_JSON = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """The plain values of one request; `main.py` builds it from Flask's request."""
+
+    method: str
+    path: str
+    query: bytes
+    content_length: int | None
+    body: Readable
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+
+    @classmethod
+    def json(cls, status: int, payload: object, headers: Mapping[str, str] = {}) -> HttpResponse:
+        return cls(status, json.dumps(payload).encode("utf-8"), {**_JSON, **headers})
+
+
+@dataclass
+class _Outcome:
+    """What the request log line says; filled in as the flow goes."""
+
+    type: str | None = None
+    event_id: str | None = None
+    server: str | None = None
+    routes: list[str] = field(default_factory=list)
+    quarantine: str | None = None
+
+
+class Receiver:
+    def __init__(
+        self,
+        settings: Settings,
+        keys: KeyRing,
+        sink: EventSink,
+        handlers: HandlerPlan,
+        quarantine: EventSink | None = None,
+    ) -> None:
+        self._settings = settings
+        self._keys = keys
+        self._sink = sink
+        self._handlers = handlers
+        self._quarantine = quarantine
+        self._paths = {settings.event_path, settings.event_path.rstrip("/") + "/"}
+
+    def receive(self, request: HttpRequest) -> HttpResponse:
+        """Answer one request and log one line about it."""
+        started = time.perf_counter()
+        outcome = _Outcome()
+        try:
+            response = self._flow(request, outcome)
+            result = "accepted" if request.method == "POST" else "probe"
+        except RequestRejected as rejected:
+            response = HttpResponse.json(rejected.status, rejected.body(), rejected.headers())
+            result = rejected.outcome
+        logs.emit(
+            "ERROR" if response.status >= 500 else "INFO",
+            f"{request.method} event {result}",
+            status=response.status,
+            outcome=result,
+            type=outcome.type,
+            event_id=outcome.event_id,
+            server=outcome.server,
+            routes=outcome.routes or None,
+            quarantine=outcome.quarantine,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        return response
+
+    def _flow(self, request: HttpRequest, outcome: _Outcome) -> HttpResponse:
+        """The contract's steps, in order:
+
+        1. path: anything but the event path is 404;
+        2. method: GET/HEAD is the reachability probe, anything but POST is 405;
+        3. size: over `SONORAN_MAX_BODY_BYTES` is 413, known early or while reading;
+        4. query and JSON: a bad `?server=` or a body that is not a JSON object is 400;
+        5. key: missing, not a string or not ours is 401, checked on the raw bytes before
+           anything else reads the payload;
+        6. type: missing, not a string or not a type name is 400, and quarantined;
+        7. validate: a known type failing its model is 422 (unknown types under strict
+           too), and quarantined;
+        8. route: publish and/or run handlers inline, then 200; Pub/Sub not confirming is 503.
+        """
+        if request.path not in self._paths:
+            raise NotFound()
+        if request.method in ("GET", "HEAD"):
+            return HttpResponse(
+                200, b"ok: Sonoran CAD event receiver\n", {"Content-Type": "text/plain"}
+            )
+        if request.method != "POST":
+            raise MethodNotAllowed()
+        body = read_body(request.body, request.content_length, self._settings.max_body_bytes)
+        body = without_lone_surrogates(body)
+        outcome.server = server_from_query(request.query)
+        if not self._keys.matches(read_key(body)):
+            raise Unauthorized()
+        if outcome.server is not None and self._keys.found_in(outcome.server):
+            # `?server=` holding the key would store it: the event is kept without a server.
+            logs.warning("server name held an API key, dropped")
+            outcome.server = None
+        accepted = self._accept(body, outcome)
+        outcome.type = accepted.type
+        outcome.event_id = accepted.event_id
+        outcome.routes = self._route(accepted)
+        return HttpResponse.json(
+            200,
+            {
+                "status": "ok",
+                "type": accepted.type,
+                "id": accepted.event_id,
+                "routes": outcome.routes,
+            },
+        )
+
+    def _accept(self, body: bytes, outcome: _Outcome) -> CanonicalEvent:
+        """Steps 6 and 7 for a body whose key matched: the canonical event, or the refusal
+        after the body was quarantined (a trusted sender's event is never just dropped).
+
+        The happy path is one `validate_json` of the raw bytes; only a refused body is
+        parsed again, to keep its type and data as sent."""
+        try:
+            event = parse_event(body)
+        except ValidationError as invalid:
+            envelope = _json_object(body)
+            refused = self._type_refused(envelope.get("type"))
+            self._refuse(*(refused or ("invalid_event", problems(invalid))), envelope, outcome)
+        refused = self._type_refused(event.type)
+        if refused is not None:
+            self._refuse(*refused, _json_object(body), outcome)
+        try:
+            return CanonicalEvent.create(
+                event.type,
+                without_secrets(event.canonical_data(), self._keys),
+                server=outcome.server,
+            )
+        except ValueError:
+            # pydantic's parser reads NaN and Infinity, which no JSON consumer can.
+            raise BadRequest("body is not valid JSON") from None
+
+    def _type_refused(self, sent_type: Any) -> tuple[Reason, Problems] | None:
+        return type_refusal(
+            sent_type, strict_types=self._settings.strict_types, holds_key=self._keys.found_in
+        )
+
+    def _refuse(
+        self, reason: Reason, found: Problems, envelope: dict[str, Any], outcome: _Outcome
+    ) -> NoReturn:
+        """Quarantine the refused body, then answer: 400 for the type, 422 for the payload."""
+        self._hold(reason, envelope, found, outcome)
+        if reason == "invalid_type":
+            raise InvalidType(found)
+        raise InvalidEvent(found, "unknown event type" if reason == "unknown_type" else None)
+
+    def _hold(
+        self,
+        reason: Reason,
+        envelope: dict[str, Any],
+        found: Problems,
+        outcome: _Outcome,
+    ) -> None:
+        """Quarantine a refused body before its answer; 503 when it cannot be stored."""
+        sent_type = envelope.get("type")
+        as_sent = (
+            text_without_keys(sent_type.strip().upper(), self._keys)
+            if isinstance(sent_type, str)
+            else None
+        )
+        # Logged only when it is a type name: anything else is the sender's free text.
+        outcome.type = as_sent if as_sent is not None and TYPE_NAME.fullmatch(as_sent) else None
+        if self._quarantine is None:
+            # No quarantine topic beside a Pub/Sub topic: said once, at start.
+            return
+        try:
+            held = QuarantinedEvent.create(
+                reason,
+                as_sent,
+                without_secrets(envelope.get("data"), self._keys),
+                found,
+                server=outcome.server,
+            )
+        except ValueError:
+            raise BadRequest("body is not valid JSON") from None
+        try:
+            self._quarantine.publish(held)
+        except PublishFailed:
+            raise PublishUnavailable() from None
+        outcome.event_id = held.event_id
+        outcome.quarantine = reason
+        logs.warning(
+            "event quarantined",
+            quarantine=reason,
+            type=outcome.type,
+            event_id=held.event_id,
+            server=outcome.server,
+        )
+
+    def _route(self, event: CanonicalEvent) -> list[str]:
+        """Step 8: the route actions for the type, publish first so a 2xx means durable."""
+        actions = self._settings.routes.lookup(event.type)
+        if "drop" in actions or not actions:
+            logs.debug("event dropped by route", type=event.type, event_id=event.event_id)
+            return ["drop"]
+        if "publish" in actions:
+            try:
+                self._sink.publish(event)
+            except PublishFailed:
+                raise PublishUnavailable() from None
+        if "inline" in actions and self._handlers.run(event) and "publish" not in actions:
+            raise HandlerFailed()
+        return sorted(actions)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """The body of a request whose key matched, parsed whole (it read as an object)."""
+    try:
+        parsed = pydantic_core.from_json(body)
+    except ValueError:
+        raise BadRequest("body is not valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise BadRequest("body must be a JSON object")
+    return parsed

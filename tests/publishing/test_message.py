@@ -1,0 +1,51 @@
+"""The content key: every serialisation choice pinned by golden values (style habit 13).
+
+A consumer compares keys across processes and releases, so a change of key for the same
+event is a breaking change: these values were computed once from the contract's definition
+(SHA-256 hex of `{"data": ..., "type": ...}` as JSON with sorted keys, no spaces, raw UTF-8)
+and checked against `sha256sum` of the hand-written JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sonoran_receiver.publishing.message import content_key
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "expected"),
+    [
+        # {"data":{"identIds":[57],"isPanic":true},"type":"EVENT_UNIT_PANIC"}
+        (
+            "EVENT_UNIT_PANIC",
+            {"isPanic": True, "identIds": [57]},
+            "9a42b6b1a69577c7e7376c5c046d3e581b45024c68b3a50e422913188e914497",
+        ),
+        # Nested objects sorted too, non-ASCII text as UTF-8 bytes (not \\u escapes).
+        (
+            "EVENT_911",
+            {
+                "call": {
+                    "callId": 318,
+                    "caller": "Zoë Ödegaard",
+                    "metaData": {"postal": "1016"},
+                },
+                "apiIds": ["license:9f8e7d6c"],
+            },
+            "4637dd130539307ae5842bae7026429197f9dae0f0f7e7822fc6d291a32aa2e1",
+        ),
+        # {"data":null,"type":"GET_LOGS"}
+        ("GET_LOGS", None, "f307fe061eff13cdb738993d67d29718976ecd83682b81bdb72afec2a4638e33"),
+    ],
+)
+def test_content_key_is_pinned_for_known_inputs(event_type: str, data: Any, expected: str) -> None:
+    assert content_key(event_type, data) == expected
+
+
+def test_content_key_ignores_the_order_fields_arrived_in() -> None:
+    assert content_key("EVENT_UNIT_STATUS", {"identIds": [57], "status": 2}) == content_key(
+        "EVENT_UNIT_STATUS", {"status": 2, "identIds": [57]}
+    )
