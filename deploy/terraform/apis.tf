@@ -48,3 +48,17 @@ resource "google_project_service_identity" "pubsub" {
 
   depends_on = [google_project_service.enabled]
 }
+
+# A service agent created a moment ago is not yet known everywhere IAM looks:
+# a grant naming it can still be refused with "Service account ... does not
+# exist", an error the provider does not retry for a brand-new account. So the
+# grants wait, as build.tf waits for the build account's roles. They read the
+# member through this resource's triggers (the time provider's "Triggers
+# Usage"), so each of them comes after the wait; only the first apply waits.
+resource "time_sleep" "pubsub_service_agent" {
+  create_duration = "60s"
+
+  triggers = {
+    member = google_project_service_identity.pubsub.member
+  }
+}

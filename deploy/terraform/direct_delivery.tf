@@ -1,4 +1,4 @@
-# Direct delivery (issue 14, docs/direct-delivery.md): a static IPv4 address
+# Direct delivery (docs/direct-delivery.md): a static IPv4 address
 # that answers plain HTTP on port 80 in front of the event function.
 #
 # The CAD panel takes an IP address and a game port, never a URL, and posts to
@@ -94,9 +94,11 @@ resource "google_compute_region_network_endpoint_group" "direct_delivery" {
 }
 
 # Per-client-IP throttle at Google's edge: above the rate, 429 without
-# reaching (or billing) the function. It cannot tell the CAD from anyone else
-# by anything but its address, and a spread-out flood gets one budget per
-# address: max_instance_count stays the cost cap behind it.
+# reaching (or billing) the function. It guards this address only: the
+# function's own run.app URL stays public for the FiveM resource's forwarding,
+# and nothing throttles it there. It cannot tell the CAD from anyone else by
+# anything but its address, and a spread-out flood gets one budget per
+# address: max_instance_count stays the cost cap on both paths.
 resource "google_compute_security_policy" "direct_delivery" {
   count = local.direct_delivery_throttle
 

@@ -150,7 +150,7 @@ resource "google_cloudfunctions2_function" "event" {
 # dead-lettering, and pushes with an OIDC token the worker's Cloud Run service
 # checks; nobody else may invoke it.
 resource "google_cloudfunctions2_function" "worker" {
-  #checkov:skip=CKV_GCP_124:Pub/Sub push is not listed as internal traffic for Cloud Run functions (see ingress_settings below); only the push account may invoke the worker, so other callers get 403.
+  #checkov:skip=CKV_GCP_124:IAM keeps the worker private (only the push account holds run.invoker; everyone else gets 403 before the function runs); ingress_settings below says why it is not also internal-only.
   project     = var.project_id
   name        = "${var.name_prefix}-worker"
   location    = var.region
@@ -182,24 +182,24 @@ resource "google_cloudfunctions2_function" "worker" {
     max_instance_count               = var.worker_max_instance_count
     max_instance_request_concurrency = var.concurrency
 
-    # ALLOW_ALL, on purpose: the pages disagree on whether a Pub/Sub push
-    # counts as internal traffic, and a wrong guess would answer every push
-    # with 404 and dead-letter every event.
-    # - Cloud Run, "Restrict network ingress for Cloud Run": Internal "allows
-    #   requests from ... The following Google Cloud products, if they're in
-    #   the same project or VPC Service Controls perimeter as your Cloud Run
-    #   service and if they're using the default run.app URL ...: Cloud
-    #   Scheduler, Cloud Tasks, Eventarc, Pub/Sub, Workflows, BigQuery".
-    # - Cloud Run functions, "Configure network settings": "Allow internal
-    #   traffic only: Only traffic from Cloud Scheduler, Cloud Tasks, Eventarc,
-    #   synthetic monitors (including uptime checks), Workflows, BigQuery, and
-    #   VPC networks in the same project or VPC Service Controls perimeter is
-    #   allowed. All other requests are denied with a 404 error." No Pub/Sub.
-    # - Its 1st gen page: "HTTP requests created by or routed through Pub/Sub
-    #   or Eventarc cannot trigger these functions."
-    # The worker stays private through IAM, which Cloud Run checks before the
-    # request reaches the function: only the push subscription's account holds
-    # roles/run.invoker on it (iam.tf), so any other caller gets 403.
+    # ALLOW_ALL, with IAM keeping the worker private. A gen2 function is a
+    # Cloud Run service, so Cloud Run's page is the authority on its ingress
+    # ("Restrict network ingress for Cloud Run",
+    # https://cloud.google.com/run/docs/securing/ingress):
+    # - "IAM authentication still applies to requests reaching the service
+    #   endpoints from any of the preceding network ingress paths": Cloud Run
+    #   checks the caller before the request reaches the function, and only
+    #   the push subscription's account holds roles/run.invoker on the worker
+    #   (iam.tf), so any other caller gets 403.
+    # - Internal would also admit our push: it lists Pub/Sub among the Google
+    #   Cloud products allowed "if they're in the same project or VPC Service
+    #   Controls perimeter as your Cloud Run service and if they're using the
+    #   default run.app URL", which push_endpoint is (pubsub.tf).
+    # It stays ALLOW_ALL because a wrong ingress answers every push with 404
+    # and dead-letters every event, while the IAM check already refuses
+    # everyone but the push account: a second lock on the same door, with a
+    # way to lose every event if the push ever stops counting as internal
+    # (a topic in another project, a custom domain in front of the worker).
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
     service_account_email          = google_service_account.worker.email

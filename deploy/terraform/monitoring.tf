@@ -1,4 +1,4 @@
-# Monitoring (issue 13, docs/monitoring.md): log-based metrics from the
+# Monitoring (docs/monitoring.md): log-based metrics from the
 # receiver's and worker's JSON lines, alert policies whose documentation is the
 # runbook, an uptime check of the event URL and a dashboard.
 #
@@ -190,13 +190,15 @@ locals {
   monitoring_event_host = trimsuffix(trimprefix(google_cloudfunctions2_function.event.service_config[0].uri, "https://"), "/")
 }
 
+# Cloud Monitoring only: logging.googleapis.com is enabled once, with the
+# other APIs (apis.tf), since the build logs need it with or without this.
 resource "google_project_service" "monitoring" {
-  for_each = var.enable_monitoring ? toset(["logging.googleapis.com", "monitoring.googleapis.com"]) : toset([])
+  count = local.monitoring_count
 
   project = var.project_id
-  service = each.value
+  service = "monitoring.googleapis.com"
 
-  # Other workloads in the project use logging and monitoring too.
+  # Other workloads in the project use monitoring too.
   disable_on_destroy = false
 }
 
@@ -245,7 +247,28 @@ resource "google_logging_metric" "receiver" {
     }
   }
 
-  depends_on = [google_project_service.monitoring]
+  # Only the APIs: the metrics come first, minutes before the function builds
+  # end, so their wait below mostly overlaps the builds.
+  depends_on = [google_project_service.enabled, google_project_service.monitoring]
+}
+
+# A log-based metric is not usable at once: an alert policy naming a metric
+# created a moment ago is refused with "404 Cannot find metric(s) ... If a
+# metric was created recently, it could take up to 10 minutes to become
+# available", and the provider retries only concurrent-edit errors on alert
+# policies (terraform-provider-google#11102). So the policies wait those 10
+# minutes after the metrics. The wait starts when the metrics exist and runs
+# while the functions build (the policies need the event function's URL too),
+# so a first apply waits about 10 minutes minus the builds; it waits again only
+# when the set of metrics changes.
+resource "time_sleep" "log_metrics_available" {
+  count = local.monitoring_count
+
+  create_duration = "10m"
+
+  triggers = {
+    metrics = join(",", sort([for metric in google_logging_metric.receiver : metric.name]))
+  }
 }
 
 resource "google_monitoring_notification_channel" "email" {
@@ -340,8 +363,13 @@ resource "google_monitoring_alert_policy" "receiver" {
     }
   }
 
-  # A policy naming a log-based metric that does not exist yet is refused.
-  depends_on = [google_logging_metric.receiver, google_monitoring_uptime_check_config.event_url]
+  # A policy naming a log-based metric that does not exist yet, or is not yet
+  # available, is refused: after the metrics and their wait (above).
+  depends_on = [
+    google_logging_metric.receiver,
+    time_sleep.log_metrics_available,
+    google_monitoring_uptime_check_config.event_url,
+  ]
 }
 
 # The GET probe admins open in a browser, from Google's checkers every 5

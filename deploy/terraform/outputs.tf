@@ -29,7 +29,7 @@ output "dead_letter_topic" {
 }
 
 output "dead_letter_subscription" {
-  description = "Read failed events here: gcloud pubsub subscriptions pull <this> --auto-ack."
+  description = "Failed events wait here 7 days. Look without taking them: gcloud pubsub subscriptions pull <this> --limit=10 (no --auto-ack: an acknowledged dead letter is gone, and make replay FROM=dead-letter can no longer send it back; docs/quarantine.md)."
   value       = google_pubsub_subscription.dead_letter.id
 }
 

@@ -4,9 +4,10 @@ locals {
   worker_timeout_seconds = 60
   ack_deadline_seconds   = local.worker_timeout_seconds
 
-  # serviceAccount:service-NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com, taken
-  # from the resource that creates it, so every grant naming it waits for it.
-  pubsub_service_agent = google_project_service_identity.pubsub.member
+  # serviceAccount:service-NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com, read
+  # through the wait after the resource that creates it (apis.tf), so every
+  # grant naming it comes after both.
+  pubsub_service_agent = time_sleep.pubsub_service_agent.triggers["member"]
 }
 
 resource "google_pubsub_topic" "events" {

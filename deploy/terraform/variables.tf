@@ -38,7 +38,7 @@ variable "event_timeout_seconds" {
   default     = 60
 
   validation {
-    # 3600 s is the ceiling for HTTP functions (anchors B2, "Max function duration").
+    # 3600 s is the ceiling for HTTP functions (Cloud Run functions quotas, "Max function duration").
     # 40 s is the longest the receiver itself may take (docs/guarantees.md); the same
     # floor as deploy/gcloud.sh --event-timeout.
     condition     = var.event_timeout_seconds >= 40 && var.event_timeout_seconds <= 3600 && floor(var.event_timeout_seconds) == var.event_timeout_seconds
@@ -47,7 +47,7 @@ variable "event_timeout_seconds" {
 }
 
 variable "min_instance_count" {
-  description = "Instances of the event function kept warm. 0 costs nothing when idle but the first event after a quiet spell waits for a cold start (a few seconds); 1 removes that wait."
+  description = "Instances of the event function kept warm. 0 costs nothing when idle but the first event after a quiet spell waits for a cold start (a few seconds); 1 removes that wait for about $9.86 a month with the default 1 vCPU and 512Mi (an idle instance's list price, docs/before-you-start.md)."
   type        = number
   default     = 0
 

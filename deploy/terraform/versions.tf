@@ -25,7 +25,9 @@ terraform {
     }
     time = {
       source = "hashicorp/time"
-      # time_sleep (build.tf): IAM grants take a while to reach the build.
+      # time_sleep: IAM grants take a while to reach the build (build.tf), a
+      # new service agent to be known to IAM (apis.tf), a new log-based metric
+      # to be usable in an alert policy (monitoring.tf).
       version = ">= 0.9.0, < 1.0.0"
     }
   }
