@@ -7,6 +7,17 @@
 # in a fresh project: it enables the APIs, creates the Pub/Sub service agent
 # before naming it, and builds with its own account.
 #
+# A re-run keeps every setting nobody asked to change: each real run records
+# its settings in deploy/gcloud-settings/PROJECT.PREFIX.env (git-ignored, the
+# counterpart of terraform.tfvars) and the next run starts from that record;
+# an option given on the command line (or in the environment) changes that one
+# setting. Why a record and not the deployed functions read back: half of the
+# settings live on no function (monitoring, the alert address, direct
+# delivery, the pull subscription), and a record also keeps the region and
+# prefix, which name where to look in the first place. A region or prefix that
+# differs from the record would build a second receiver beside the first, so
+# it is refused unless --new-region or --new-prefix asks for it.
+#
 # The API key never appears on a command line here. Add it as a secret version
 # yourself (the script tells you how when the secret is still empty).
 
@@ -14,16 +25,28 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: deploy/gcloud.sh [options]
+Usage: deploy/gcloud.sh --project ID [options]
 
 Deploys the Sonoran CAD receiver (event function, worker, Pub/Sub) with gcloud.
-Re-running updates what exists. Every option can also come from the
-environment variable shown; flags win.
+Re-running updates what exists and keeps every setting you do not give: each
+real run records its settings in deploy/gcloud-settings/PROJECT.PREFIX.env and
+the next run starts from them (--dry-run shows what a run would change). Every
+option can also come from the environment variable shown; flags win. The
+defaults below apply when nothing is recorded yet.
 
   --project ID                 PROJECT_ID (or CLOUDSDK_CORE_PROJECT); required
   --region REGION              REGION, default us-central1
   --prefix NAME                NAME_PREFIX, default sonorancad
-  --min-instances N            MIN_INSTANCES, default 0 (1 avoids cold starts)
+  --new-region                 deploy in a --region other than the recorded one:
+                               a second receiver; the first keeps running (and
+                               billing) until you delete it
+  --new-prefix                 deploy under a --prefix this project has no record
+                               of, beside the recorded receiver
+  --adopt                      a receiver deployed before this checkout recorded
+                               anything: deploy it with exactly the options given
+                               (and defaults for the rest) and record them
+  --min-instances N            MIN_INSTANCES, default 0 (1 avoids cold starts,
+                               about $9.86 a month, docs/before-you-start.md)
   --max-instances N            MAX_INSTANCES, default 5
   --worker-max-instances N     WORKER_MAX_INSTANCES, default 3
   --concurrency N              CONCURRENCY, default 8 (THREADS follows it)
@@ -38,75 +61,62 @@ environment variable shown; flags win.
   --dead-letter-attempts N     DEAD_LETTER_ATTEMPTS, default 10 (5-100)
   --with-discord               ENABLE_DISCORD_WEBHOOK=1: secret <prefix>-discord-webhook
                                as DISCORD_WEBHOOK_URL
+  --without-discord            ENABLE_DISCORD_WEBHOOK=0
   --forward-url URL            FORWARD_URL: forward handler target; secret
                                <prefix>-forward-secret as FORWARD_SECRET
+  --without-forward-url        FORWARD_URL='': no forward handler
   --with-pull-subscription     CREATE_PULL_SUBSCRIPTION=1: <prefix>-events-pull
+  --without-pull-subscription  CREATE_PULL_SUBSCRIPTION=0 (deletes nothing)
   --with-direct-delivery       ENABLE_DIRECT_DELIVERY=1: a static IP on plain HTTP
-                               port 80 for the CAD panel, about $18 a month
+                               port 80 for the CAD panel, about $18.25 a month
                                (docs/direct-delivery.md)
+  --without-direct-delivery    ENABLE_DIRECT_DELIVERY=0 (deletes nothing:
+                               docs/direct-delivery.md "Turn it off")
   --with-direct-delivery-rate-limit
                                DIRECT_DELIVERY_RATE_LIMIT=1: Cloud Armor answers
-                               429 to a client IP above the rate below
+                               429 to a client IP above the rate below, on the
+                               direct-delivery address only
+  --without-direct-delivery-rate-limit
+                               DIRECT_DELIVERY_RATE_LIMIT=0
   --direct-delivery-rate-limit-per-minute N
                                DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE, default 600
   --without-monitoring         ENABLE_MONITORING=0: skip the log-based metrics, alert
                                policies, uptime check and dashboard that are
-                               deployed by default, about $9 a month
+                               deployed by default, about $9.30 a month
                                (docs/monitoring.md)
-  --with-monitoring            a no-op kept for older scripts: monitoring is on by
-                               default
+  --with-monitoring            ENABLE_MONITORING=1, the default
   --alert-email ADDRESS        ALERT_EMAIL: where the alerts are e-mailed (without
                                it they show in the Cloud console only)
+  --without-alert-email        ALERT_EMAIL='': alerts in the console only
   --no-events-alert-hours N    NO_EVENTS_ALERT_HOURS, default 0 (off): alert when no
                                event was accepted for N hours (1-23)
   --build-service-account EMAIL
                                BUILD_SERVICE_ACCOUNT: account Cloud Build builds
                                the functions as; default <prefix>-build, created
                                here; either way it gets the build roles
-  --dry-run                    print every gcloud command instead of running it
+  --dry-run                    print the settings it would change and every gcloud
+                               command instead of running them
   -h, --help                   this text
 
 First run: the script creates the secret <prefix>-api-keys and stops until it
 has a version. Add one without putting the key on a command line, exported as
-SONORAN_API_KEY for `make verify`:
+SONORAN_API_KEY for `make verify` (it asks for the key; what you type is not
+shown):
 
-  read -rs SONORAN_API_KEY && export SONORAN_API_KEY && printf %s "$SONORAN_API_KEY" |
-    gcloud secrets versions add sonorancad-api-keys --project=PROJECT_ID --data-file=-
+  printf 'SONORAN_API_KEY (typing is not shown): ' >&2 && read -rs SONORAN_API_KEY && echo >&2 && export SONORAN_API_KEY && printf %s "$SONORAN_API_KEY" | gcloud secrets versions add sonorancad-api-keys --project=PROJECT_ID --data-file=-
 
-then run the script again.
+then run the script again: `deploy/gcloud.sh --project PROJECT_ID` is enough,
+the first run's options come from its record.
 
-Needs the gcloud alpha and beta commands (gcloud components install alpha beta;
-Cloud Shell has them): beta for `gcloud beta services identity create`, alpha
-for the alert policies of monitoring (on by default).
+gcloud commands: `gcloud beta services identity create` (beta), and for
+monitoring (on by default) `gcloud monitoring policies` and `gcloud monitoring
+channels` where this gcloud has them, else their beta or alpha forms (gcloud
+528 has policies in alpha only). Cloud Shell has every track. A gcloud installed
+with `gcloud components` adds them with `gcloud components install alpha beta`;
+one installed with apt or dnf has them already (its component manager is off,
+and that command fails there).
 EOF
 }
-
-PROJECT_ID="${PROJECT_ID:-${CLOUDSDK_CORE_PROJECT:-}}"
-REGION="${REGION:-us-central1}"
-NAME_PREFIX="${NAME_PREFIX:-sonorancad}"
-MIN_INSTANCES="${MIN_INSTANCES:-0}"
-MAX_INSTANCES="${MAX_INSTANCES:-5}"
-WORKER_MAX_INSTANCES="${WORKER_MAX_INSTANCES:-3}"
-CONCURRENCY="${CONCURRENCY:-8}"
-CPU="${CPU:-1}"
-MEMORY="${MEMORY:-512Mi}"
-EVENT_TIMEOUT="${EVENT_TIMEOUT:-60}"
-ROUTES="${ROUTES:-*=publish,GET_LOGS=drop}"
-HANDLERS="${HANDLERS:-*=log}"
-STRICT_TYPES="${STRICT_TYPES:-false}"
-DEAD_LETTER_ATTEMPTS="${DEAD_LETTER_ATTEMPTS:-10}"
-ENABLE_DISCORD_WEBHOOK="${ENABLE_DISCORD_WEBHOOK:-0}"
-FORWARD_URL="${FORWARD_URL:-}"
-CREATE_PULL_SUBSCRIPTION="${CREATE_PULL_SUBSCRIPTION:-0}"
-ENABLE_DIRECT_DELIVERY="${ENABLE_DIRECT_DELIVERY:-0}"
-DIRECT_DELIVERY_RATE_LIMIT="${DIRECT_DELIVERY_RATE_LIMIT:-0}"
-DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE="${DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE:-600}"
-# On by default: a lost event must reach the user without anyone reading logs.
-ENABLE_MONITORING="${ENABLE_MONITORING:-1}"
-ALERT_EMAIL="${ALERT_EMAIL:-}"
-NO_EVENTS_ALERT_HOURS="${NO_EVENTS_ALERT_HOURS:-0}"
-BUILD_SERVICE_ACCOUNT="${BUILD_SERVICE_ACCOUNT:-}"
-DRY_RUN=0
 
 die() {
   printf 'gcloud.sh: %s\n' "$1" >&2
@@ -117,45 +127,190 @@ need_value() {
   [[ $# -ge 2 && -n $2 ]] || die "$1 needs a value (see --help)"
 }
 
+SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# --- settings: the command line, then the environment, then the record, then the defaults
+
+# Every setting a run records. Each has a DEFAULT_<NAME>, and FROM_<NAME> says
+# where its value came from: the flag, "environment", "record" or "default".
+SETTINGS=(
+  REGION NAME_PREFIX MIN_INSTANCES MAX_INSTANCES WORKER_MAX_INSTANCES CONCURRENCY CPU MEMORY
+  EVENT_TIMEOUT ROUTES HANDLERS STRICT_TYPES DEAD_LETTER_ATTEMPTS ENABLE_DISCORD_WEBHOOK
+  FORWARD_URL CREATE_PULL_SUBSCRIPTION ENABLE_DIRECT_DELIVERY DIRECT_DELIVERY_RATE_LIMIT
+  DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE ENABLE_MONITORING ALERT_EMAIL NO_EVENTS_ALERT_HOURS
+  BUILD_SERVICE_ACCOUNT
+)
+DEFAULT_REGION=us-central1
+DEFAULT_NAME_PREFIX=sonorancad
+DEFAULT_MIN_INSTANCES=0
+DEFAULT_MAX_INSTANCES=5
+DEFAULT_WORKER_MAX_INSTANCES=3
+DEFAULT_CONCURRENCY=8
+DEFAULT_CPU=1
+DEFAULT_MEMORY=512Mi
+DEFAULT_EVENT_TIMEOUT=60
+DEFAULT_ROUTES='*=publish,GET_LOGS=drop'
+DEFAULT_HANDLERS='*=log'
+DEFAULT_STRICT_TYPES=false
+DEFAULT_DEAD_LETTER_ATTEMPTS=10
+DEFAULT_ENABLE_DISCORD_WEBHOOK=0
+DEFAULT_FORWARD_URL=''
+DEFAULT_CREATE_PULL_SUBSCRIPTION=0
+DEFAULT_ENABLE_DIRECT_DELIVERY=0
+DEFAULT_DIRECT_DELIVERY_RATE_LIMIT=0
+DEFAULT_DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE=600
+# On by default: a lost event must reach the user without anyone reading logs.
+DEFAULT_ENABLE_MONITORING=1
+DEFAULT_ALERT_EMAIL=''
+DEFAULT_NO_EVENTS_ALERT_HOURS=0
+DEFAULT_BUILD_SERVICE_ACCOUNT=''
+
+for name in "${SETTINGS[@]}"; do
+  if [[ -n ${!name+set} ]]; then
+    printf -v "FROM_$name" '%s' environment
+  else
+    printf -v "FROM_$name" '%s' ''
+  fi
+done
+
+# give NAME VALUE FLAG: the command line sets NAME.
+give() {
+  printf -v "$1" '%s' "$2"
+  printf -v "FROM_$1" '%s' "$3"
+}
+
+PROJECT_ID="${PROJECT_ID:-${CLOUDSDK_CORE_PROJECT:-}}"
+DRY_RUN=0
+NEW_REGION=0
+NEW_PREFIX=0
+ADOPT=0
+
 while [[ $# -gt 0 ]]; do
   case $1 in
     --project) need_value "$@"; PROJECT_ID=$2; shift 2 ;;
-    --region) need_value "$@"; REGION=$2; shift 2 ;;
-    --prefix) need_value "$@"; NAME_PREFIX=$2; shift 2 ;;
-    --min-instances) need_value "$@"; MIN_INSTANCES=$2; shift 2 ;;
-    --max-instances) need_value "$@"; MAX_INSTANCES=$2; shift 2 ;;
-    --worker-max-instances) need_value "$@"; WORKER_MAX_INSTANCES=$2; shift 2 ;;
-    --concurrency) need_value "$@"; CONCURRENCY=$2; shift 2 ;;
-    --cpu) need_value "$@"; CPU=$2; shift 2 ;;
-    --memory) need_value "$@"; MEMORY=$2; shift 2 ;;
-    --event-timeout) need_value "$@"; EVENT_TIMEOUT=$2; shift 2 ;;
-    --routes) need_value "$@"; ROUTES=$2; shift 2 ;;
-    --handlers) need_value "$@"; HANDLERS=$2; shift 2 ;;
-    --strict-types) need_value "$@"; STRICT_TYPES=$2; shift 2 ;;
-    --dead-letter-attempts) need_value "$@"; DEAD_LETTER_ATTEMPTS=$2; shift 2 ;;
-    --with-discord) ENABLE_DISCORD_WEBHOOK=1; shift ;;
-    --forward-url) need_value "$@"; FORWARD_URL=$2; shift 2 ;;
-    --with-pull-subscription) CREATE_PULL_SUBSCRIPTION=1; shift ;;
-    --with-direct-delivery) ENABLE_DIRECT_DELIVERY=1; shift ;;
-    --with-direct-delivery-rate-limit) DIRECT_DELIVERY_RATE_LIMIT=1; shift ;;
-    --direct-delivery-rate-limit-per-minute) need_value "$@"; DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE=$2; shift 2 ;;
-    --with-monitoring) ENABLE_MONITORING=1; shift ;;
-    --without-monitoring) ENABLE_MONITORING=0; shift ;;
-    --alert-email) need_value "$@"; ALERT_EMAIL=$2; shift 2 ;;
-    --no-events-alert-hours) need_value "$@"; NO_EVENTS_ALERT_HOURS=$2; shift 2 ;;
-    --build-service-account) need_value "$@"; BUILD_SERVICE_ACCOUNT=$2; shift 2 ;;
+    --region) need_value "$@"; give REGION "$2" "$1"; shift 2 ;;
+    --prefix) need_value "$@"; give NAME_PREFIX "$2" "$1"; shift 2 ;;
+    --new-region) NEW_REGION=1; shift ;;
+    --new-prefix) NEW_PREFIX=1; shift ;;
+    --adopt) ADOPT=1; shift ;;
+    --min-instances) need_value "$@"; give MIN_INSTANCES "$2" "$1"; shift 2 ;;
+    --max-instances) need_value "$@"; give MAX_INSTANCES "$2" "$1"; shift 2 ;;
+    --worker-max-instances) need_value "$@"; give WORKER_MAX_INSTANCES "$2" "$1"; shift 2 ;;
+    --concurrency) need_value "$@"; give CONCURRENCY "$2" "$1"; shift 2 ;;
+    --cpu) need_value "$@"; give CPU "$2" "$1"; shift 2 ;;
+    --memory) need_value "$@"; give MEMORY "$2" "$1"; shift 2 ;;
+    --event-timeout) need_value "$@"; give EVENT_TIMEOUT "$2" "$1"; shift 2 ;;
+    --routes) need_value "$@"; give ROUTES "$2" "$1"; shift 2 ;;
+    --handlers) need_value "$@"; give HANDLERS "$2" "$1"; shift 2 ;;
+    --strict-types) need_value "$@"; give STRICT_TYPES "$2" "$1"; shift 2 ;;
+    --dead-letter-attempts) need_value "$@"; give DEAD_LETTER_ATTEMPTS "$2" "$1"; shift 2 ;;
+    --with-discord | --without-discord)
+      give ENABLE_DISCORD_WEBHOOK "$([[ $1 == --with-* ]] && echo 1 || echo 0)" "$1"; shift ;;
+    --forward-url) need_value "$@"; give FORWARD_URL "$2" "$1"; shift 2 ;;
+    --without-forward-url) give FORWARD_URL '' "$1"; shift ;;
+    --with-pull-subscription | --without-pull-subscription)
+      give CREATE_PULL_SUBSCRIPTION "$([[ $1 == --with-* ]] && echo 1 || echo 0)" "$1"; shift ;;
+    --with-direct-delivery | --without-direct-delivery)
+      give ENABLE_DIRECT_DELIVERY "$([[ $1 == --with-* ]] && echo 1 || echo 0)" "$1"; shift ;;
+    --with-direct-delivery-rate-limit | --without-direct-delivery-rate-limit)
+      give DIRECT_DELIVERY_RATE_LIMIT "$([[ $1 == --with-* ]] && echo 1 || echo 0)" "$1"; shift ;;
+    --direct-delivery-rate-limit-per-minute) need_value "$@"; give DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE "$2" "$1"; shift 2 ;;
+    --with-monitoring | --without-monitoring)
+      give ENABLE_MONITORING "$([[ $1 == --with-* ]] && echo 1 || echo 0)" "$1"; shift ;;
+    --alert-email) need_value "$@"; give ALERT_EMAIL "$2" "$1"; shift 2 ;;
+    --without-alert-email) give ALERT_EMAIL '' "$1"; shift ;;
+    --no-events-alert-hours) need_value "$@"; give NO_EVENTS_ALERT_HOURS "$2" "$1"; shift 2 ;;
+    --build-service-account) need_value "$@"; give BUILD_SERVICE_ACCOUNT "$2" "$1"; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option: $1 (see --help)" ;;
   esac
 done
 
-# --- settings checked before anything runs (same rules as variables.tf) --------
-
 [[ -n $PROJECT_ID ]] || die "no project: pass --project ID or set PROJECT_ID"
 [[ $PROJECT_ID =~ ^[a-z][a-z0-9-]{4,28}[a-z0-9]$ ]] || die "--project must be a project id (not a number or name)"
+
+# The record of each real run: one file per project and prefix. Neither a
+# project id nor a prefix can hold a dot, so the name splits back cleanly.
+SETTINGS_DIR="${DEPLOY_SETTINGS_DIR:-$SOURCE_DIR/deploy/gcloud-settings}"
+shown_path() {
+  printf '%s' "${1#"$SOURCE_DIR"/}"
+}
+
+RECORDED_PREFIXES=()
+for path in "$SETTINGS_DIR/$PROJECT_ID".*.env; do
+  [[ -f $path ]] || continue
+  recorded=${path##*/}
+  recorded=${recorded#"$PROJECT_ID".}
+  RECORDED_PREFIXES+=("${recorded%.env}")
+done
+
+# given NAME: whether the command line or the environment set it.
+given() {
+  local from="FROM_$1"
+  [[ -n ${!from} ]]
+}
+
+# The prefix picks the record, so it is settled first.
+if ! given NAME_PREFIX; then
+  case ${#RECORDED_PREFIXES[@]} in
+    0) ;;
+    1) NAME_PREFIX=${RECORDED_PREFIXES[0]}; FROM_NAME_PREFIX=record ;;
+    *) die "project $PROJECT_ID has receivers recorded under several prefixes (${RECORDED_PREFIXES[*]}): pass --prefix to say which" ;;
+  esac
+elif ((${#RECORDED_PREFIXES[@]} > 0)) && [[ ! -f "$SETTINGS_DIR/$PROJECT_ID.$NAME_PREFIX.env" ]] && ((!NEW_PREFIX)); then
+  die "project $PROJECT_ID has a receiver recorded under the prefix ${RECORDED_PREFIXES[*]} ($(shown_path "$SETTINGS_DIR")). Prefix $NAME_PREFIX would deploy a second, separate receiver beside it: drop ${FROM_NAME_PREFIX/environment/NAME_PREFIX from your environment} to keep the recorded one, or add --new-prefix to deploy the second one"
+fi
+[[ ${NAME_PREFIX:-$DEFAULT_NAME_PREFIX} =~ ^[a-z][a-z0-9-]{0,18}[a-z0-9]$ ]] ||
+  die "--prefix must be 2-20 lowercase letters, digits or hyphens"
+RECORD_FILE="$SETTINGS_DIR/$PROJECT_ID.${NAME_PREFIX:-$DEFAULT_NAME_PREFIX}.env"
+
+# Read as NAME=VALUE lines, never sourced: the file is data, and only the
+# names above are taken from it.
+RECORDED_AT=""
+if [[ -f $RECORD_FILE ]]; then
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line == [A-Z]*=* ]] || continue
+    name=${line%%=*}
+    if [[ $name == RECORDED_AT ]]; then
+      RECORDED_AT=${line#*=}
+      continue
+    fi
+    for known in "${SETTINGS[@]}"; do
+      if [[ $name == "$known" ]]; then
+        printf -v "RECORDED_$name" '%s' "${line#*=}"
+        printf -v "HAS_RECORDED_$name" '%s' 1
+      fi
+    done
+  done <"$RECORD_FILE"
+fi
+
+# recorded NAME: whether the record holds NAME.
+recorded() {
+  local has="HAS_RECORDED_$1"
+  [[ -n ${!has:-} ]]
+}
+
+for name in "${SETTINGS[@]}"; do
+  given "$name" && continue
+  if recorded "$name"; then
+    value_of="RECORDED_$name"
+    printf -v "$name" '%s' "${!value_of}"
+    printf -v "FROM_$name" '%s' record
+  else
+    value_of="DEFAULT_$name"
+    printf -v "$name" '%s' "${!value_of}"
+    printf -v "FROM_$name" '%s' default
+  fi
+done
+
+if recorded REGION && [[ $REGION != "$RECORDED_REGION" ]] && ((!NEW_REGION)); then
+  die "this receiver was deployed in $RECORDED_REGION ($(shown_path "$RECORD_FILE")). Region $REGION (from ${FROM_REGION/environment/REGION in your environment}) would deploy a second receiver there, and the first would keep running and billing: drop it to keep $RECORDED_REGION, or add --new-region to deploy in $REGION"
+fi
+
+# --- settings checked before anything runs (same rules as variables.tf) --------
+
 [[ $REGION =~ ^[a-z]+-[a-z]+[0-9]+$ ]] || die "--region must be a region such as us-central1, not a zone"
-[[ $NAME_PREFIX =~ ^[a-z][a-z0-9-]{0,18}[a-z0-9]$ ]] || die "--prefix must be 2-20 lowercase letters, digits or hyphens"
 
 whole_in_range() {
   local name=$1 value=$2 low=$3 high=$4
@@ -192,13 +347,150 @@ whole_in_range --direct-delivery-rate-limit-per-minute "$DIRECT_DELIVERY_RATE_LI
   die "--alert-email must be one e-mail address"
 # Cloud Monitoring allows at most 23.5 hours of absence.
 whole_in_range --no-events-alert-hours "$NO_EVENTS_ALERT_HOURS" 0 23
-[[ $ENABLE_MONITORING == 0 || $ENABLE_MONITORING == 1 ]] || die "ENABLE_MONITORING must be 0 or 1"
+for name in ENABLE_DISCORD_WEBHOOK CREATE_PULL_SUBSCRIPTION ENABLE_DIRECT_DELIVERY \
+  DIRECT_DELIVERY_RATE_LIMIT ENABLE_MONITORING; do
+  [[ ${!name} == 0 || ${!name} == 1 ]] || die "$name must be 0 or 1"
+done
 [[ $ENABLE_MONITORING == 1 || (-z $ALERT_EMAIL && $NO_EVENTS_ALERT_HOURS == 0) ]] ||
   die "--alert-email and --no-events-alert-hours need monitoring: drop --without-monitoring (ENABLE_MONITORING=0)"
 
+# --- the settings: what changes, the complete command, the record ----------------
+
+quote() {
+  if [[ $1 =~ ^[A-Za-z0-9_./:=@,+%-]+$ ]]; then
+    printf '%s' "$1"
+  else
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+  fi
+}
+
+print_cmd() {
+  local first=1 arg
+  for arg in "$@"; do
+    ((first)) || printf ' '
+    first=0
+    quote "$arg"
+  done
+  printf '\n'
+}
+
+# setting_flags NAME: the option words that set NAME to its value.
+setting_flags() {
+  local value=${!1}
+  case $1 in
+    REGION) printf '%s\n' --region "$value" ;;
+    NAME_PREFIX) printf '%s\n' --prefix "$value" ;;
+    ENABLE_DISCORD_WEBHOOK) ((value)) && echo --with-discord || echo --without-discord ;;
+    CREATE_PULL_SUBSCRIPTION) ((value)) && echo --with-pull-subscription || echo --without-pull-subscription ;;
+    ENABLE_DIRECT_DELIVERY) ((value)) && echo --with-direct-delivery || echo --without-direct-delivery ;;
+    DIRECT_DELIVERY_RATE_LIMIT)
+      ((value)) && echo --with-direct-delivery-rate-limit || echo --without-direct-delivery-rate-limit ;;
+    ENABLE_MONITORING) ((value)) && echo --with-monitoring || echo --without-monitoring ;;
+    FORWARD_URL) [[ -n $value ]] && printf '%s\n' --forward-url "$value" || echo --without-forward-url ;;
+    ALERT_EMAIL) [[ -n $value ]] && printf '%s\n' --alert-email "$value" || echo --without-alert-email ;;
+    *)
+      local flag
+      flag=$(printf '%s' "$1" | tr '[:upper:]_' '[:lower:]-')
+      case $1 in
+        MIN_INSTANCES | MAX_INSTANCES | WORKER_MAX_INSTANCES | CONCURRENCY | CPU | MEMORY | EVENT_TIMEOUT | ROUTES | HANDLERS | STRICT_TYPES | DEAD_LETTER_ATTEMPTS | DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE | NO_EVENTS_ALERT_HOURS | BUILD_SERVICE_ACCOUNT)
+          printf '%s\n' "--$flag" "$value" ;;
+      esac
+      ;;
+  esac
+}
+
+# The whole command for these settings: the project, region and prefix always,
+# then every setting that differs from its default.
+complete_command() {
+  local words=(deploy/gcloud.sh --project "$PROJECT_ID") name default word
+  for name in "${SETTINGS[@]}"; do
+    default="DEFAULT_$name"
+    if [[ $name == REGION || $name == NAME_PREFIX || ${!name} != "${!default}" ]]; then
+      while IFS= read -r word; do words+=("$word"); done < <(setting_flags "$name")
+    fi
+  done
+  print_cmd "${words[@]}"
+}
+
+# The settings this run changes against the record, one line each.
+settings_changes() {
+  local name value_of
+  for name in "${SETTINGS[@]}"; do
+    value_of="RECORDED_$name"
+    if ! recorded "$name"; then
+      printf '%s: not recorded -> %s (%s)\n' "$name" "$(quote "${!name}")" "$(from_of "$name")"
+    elif [[ ${!name} != "${!value_of}" ]]; then
+      printf '%s: %s -> %s (%s)\n' "$name" "$(quote "${!value_of}")" "$(quote "${!name}")" "$(from_of "$name")"
+    fi
+  done
+}
+
+from_of() {
+  local from="FROM_$1"
+  case ${!from} in
+    environment) printf '%s in the environment' "$1" ;;
+    default) printf 'the default' ;;
+    *) printf '%s' "${!from}" ;;
+  esac
+}
+
+# Every recorded setting kept that is not a default: what the record saves you
+# from typing again.
+settings_kept() {
+  local name default kept=()
+  for name in "${SETTINGS[@]}"; do
+    default="DEFAULT_$name"
+    local from="FROM_$name"
+    if [[ ${!from} == record && ${!name} != "${!default}" ]]; then
+      kept+=("$name=$(quote "${!name}")")
+    fi
+  done
+  printf '%s' "${kept[*]:-}"
+}
+
+# Written after the settings are checked and before anything is changed, so a
+# run that stops half-way (the empty key secret, an error) leaves the settings
+# it was given for the next run to start from. Written whole, then moved into
+# place.
+write_record() {
+  local name
+  mkdir -p "$SETTINGS_DIR"
+  {
+    printf '# deploy/gcloud.sh settings for project %s, prefix %s: each run starts\n' "$PROJECT_ID" "$NAME_PREFIX"
+    printf '# from these. Change one by passing its option (deploy/gcloud.sh --help) or\n'
+    printf '# by editing its line. The complete command for them:\n'
+    printf '#   %s' "$(complete_command)"
+    printf '\n'
+    printf 'RECORDED_AT=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    for name in "${SETTINGS[@]}"; do
+      printf '%s=%s\n' "$name" "${!name}"
+    done
+  } >"$RECORD_FILE.new"
+  mv "$RECORD_FILE.new" "$RECORD_FILE"
+}
+
+SHOWN_RECORD=$(shown_path "$RECORD_FILE")
+if [[ -f $RECORD_FILE ]]; then
+  printf '# Settings of %s, prefix %s: starting from %s (recorded %s)\n' \
+    "$PROJECT_ID" "$NAME_PREFIX" "$SHOWN_RECORD" "${RECORDED_AT:-at an unknown time}"
+  KEPT=$(settings_kept)
+  [[ -z $KEPT ]] || printf '#   kept as recorded: %s\n' "$KEPT"
+  CHANGES=$(settings_changes)
+  if [[ -z $CHANGES ]]; then
+    printf '#   changes no setting\n'
+  else
+    printf '#   %s:\n' "$( ((DRY_RUN)) && echo 'a real run would change' || echo 'changes, and records')"
+    while IFS= read -r line; do printf '#     %s\n' "$line"; done <<<"$CHANGES"
+  fi
+else
+  printf '# Settings of %s, prefix %s: no earlier run recorded; %s them in %s\n' \
+    "$PROJECT_ID" "$NAME_PREFIX" "$( ((DRY_RUN)) && echo 'a real run records' || echo 'recording')" "$SHOWN_RECORD"
+fi
+printf '#   the complete command: %s' "$(complete_command)"
+printf '\n'
+
 # --- names (the same as deploy/terraform) ---------------------------------------
 
-SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EVENT_FN="${NAME_PREFIX}-event"
 WORKER_FN="${NAME_PREFIX}-worker"
 EVENT_SA="${NAME_PREFIX}-event@${PROJECT_ID}.iam.gserviceaccount.com"
@@ -236,24 +528,6 @@ SOURCE_PACKAGES=(sonoran_receiver handlers)
 IMAGES_KEPT=5
 
 # --- running, or printing -------------------------------------------------------
-
-quote() {
-  if [[ $1 =~ ^[A-Za-z0-9_./:=@,+%-]+$ ]]; then
-    printf '%s' "$1"
-  else
-    printf "'%s'" "${1//\'/\'\\\'\'}"
-  fi
-}
-
-print_cmd() {
-  local first=1 arg
-  for arg in "$@"; do
-    ((first)) || printf ' '
-    first=0
-    quote "$arg"
-  done
-  printf '\n'
-}
 
 run() {
   if ((DRY_RUN)); then
@@ -309,6 +583,48 @@ if ((!DRY_RUN)); then
   command -v gcloud >/dev/null || die "gcloud is not installed (https://cloud.google.com/sdk/docs/install)"
 fi
 
+# --- a receiver deployed before anything was recorded ------------------------------
+
+# Without a record, the settings are the defaults plus what was given: right
+# for a first deploy, wrong for a receiver deployed earlier from another
+# checkout (or before the script kept records), whose region, handlers and
+# secrets a run would reset. So a run without a record looks for the event
+# function first, in every region.
+if [[ ! -f $RECORD_FILE ]]; then
+  FIND_EVENT_FN=(gcloud functions list "${P[@]}" --regions=- --filter="name~/functions/${EVENT_FN}\$"
+    --format='value(name)')
+  if ((DRY_RUN)); then
+    printf '# no record: a real run stops if %s already exists: ' "$EVENT_FN"
+    print_cmd "${FIND_EVENT_FN[@]}"
+  else
+    # A fresh project has the Cloud Functions API off: nothing to find.
+    FOUND=$("${FIND_EVENT_FN[@]}" 2>/dev/null | head -n 1 || true)
+    if [[ -n $FOUND ]]; then
+      FOUND_REGION=${FOUND#*/locations/}
+      FOUND_REGION=${FOUND_REGION%%/*}
+      if [[ $FOUND_REGION != "$REGION" ]] && ((!NEW_REGION)); then
+        die "$EVENT_FN already runs in $FOUND_REGION and nothing here records how it was deployed. This run would deploy a second receiver in $REGION: pass --region $FOUND_REGION with every option it was deployed with, and --adopt (or --new-region to deploy in $REGION anyway)"
+      fi
+      if ((!ADOPT)); then
+        die "$EVENT_FN already runs in $FOUND_REGION and nothing here records how it was deployed ($SHOWN_RECORD is missing), so this run would reset every option you did not pass: its handlers, secrets, monitoring address. See what it runs with:
+  gcloud functions describe ${NAME_PREFIX}-worker --project=$PROJECT_ID --region=$FOUND_REGION --format='yaml(serviceConfig.environmentVariables,serviceConfig.secretEnvironmentVariables)'
+then run once with every option it was deployed with and --adopt; later runs start from the record that run writes"
+      fi
+    fi
+  fi
+fi
+
+if ((!DRY_RUN)); then
+  write_record
+  note "settings recorded in $SHOWN_RECORD"
+fi
+
+# The optional features (their calls are at the end, "optional features").
+# shellcheck source=gcloud.d/monitoring.sh
+source "${SOURCE_DIR}/deploy/gcloud.d/monitoring.sh"
+# shellcheck source=gcloud.d/direct_delivery.sh
+source "${SOURCE_DIR}/deploy/gcloud.d/direct_delivery.sh"
+
 # --- APIs -----------------------------------------------------------------------
 
 note "APIs, all of them first (Eventarc is not needed: the worker is fed by our own push subscription)"
@@ -329,6 +645,11 @@ else
   PROJECT_NUMBER="$(gcloud projects describe "$PROJECT_ID" --format='value(projectNumber)')"
 fi
 PUBSUB_AGENT="serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com"
+
+# Monitoring's log-based metrics, now: Google allows a new one up to 10
+# minutes before an alert policy may name it, and the policies come at the end,
+# after the functions' builds (gcloud.d/monitoring.sh).
+deploy_monitoring_metrics
 
 # --- service accounts -------------------------------------------------------------
 
@@ -372,8 +693,9 @@ grant_secret() {
 
 # Stops the run while a secret has no version: a function given an empty
 # secret fails to start, and the key must not come from this script. The value
-# is read into $3 (default VALUE); SONORAN_API_KEY is also exported, where
-# `make verify` reads the key.
+# is read into $3 (default VALUE) after a prompt on stderr (a bare `read -rs`
+# shows nothing, and the terminal looks frozen); SONORAN_API_KEY is also
+# exported, where `make verify` reads the key.
 require_version() {
   local name=$1 what=$2 var=${3:-VALUE} keep=""
   [[ $var != SONORAN_API_KEY ]] || keep=" && export SONORAN_API_KEY"
@@ -387,7 +709,7 @@ require_version() {
 The secret $name has no version yet. Add $what without putting it on a
 command line, then run this script again:
 
-  read -rs $var$keep && printf %s "\$$var" | gcloud secrets versions add $name --project=$PROJECT_ID --data-file=-
+  printf '$var (typing is not shown): ' >&2 && read -rs $var && echo >&2$keep && printf %s "\$$var" | gcloud secrets versions add $name --project=$PROJECT_ID --data-file=-
 
 EOF
     exit 1
@@ -612,11 +934,13 @@ if ((${#HANDLER_SECRETS[@]})); then
     printf '%s' "${HANDLER_SECRETS[*]}"
   )")
 fi
-# Ingress all, on purpose: Cloud Run's ingress page counts a same-project
-# Pub/Sub push as internal, the Cloud Run functions page does not list Pub/Sub
-# (deploy/terraform/functions.tf quotes both), and a wrong guess would refuse
-# every push. The worker stays private through IAM: only the push account may
-# invoke it, anyone else gets 403 before the function runs.
+# Ingress all, with IAM keeping the worker private. A gen2 function is a Cloud
+# Run service, and Cloud Run's ingress page ("Restrict network ingress for
+# Cloud Run", https://cloud.google.com/run/docs/securing/ingress) is the
+# authority: IAM applies on every ingress path, so only the push account may
+# invoke the worker and anyone else gets 403 before the function runs.
+# Internal ingress would admit this same-project push too, but a wrong guess
+# there refuses every push; deploy/terraform/functions.tf quotes the page.
 note "Worker: private, invoked only by the push subscription's account"
 run gcloud functions deploy "$WORKER_FN" "${COMMON_DEPLOY[@]}" \
   --entry-point=sonorancad_worker \
@@ -683,8 +1007,14 @@ fi
 
 # The CAD panel takes an IP and a port, never this URL: direct delivery (below,
 # docs/direct-delivery.md) gives it one.
+if ((DRY_RUN)); then
+  RECORD_NOTE="a real run records these options in ${SHOWN_RECORD}"
+else
+  RECORD_NOTE="these options are recorded in ${SHOWN_RECORD}"
+fi
 cat <<EOF
 # Done.
+#   Re-run (${RECORD_NOTE}): deploy/gcloud.sh --project ${PROJECT_ID}
 #   Event URL (open it in a browser: it answers ok):  ${EVENT_URL}/sonorancad/event
 #   FiveM config.json pushEventForwardUrl (server 1):  ${EVENT_URL}/sonorancad/event?server=1
 #   Topic: ${TOPIC_PATH}   Dead letters: projects/${PROJECT_ID}/subscriptions/${DLT_SUB}
@@ -693,20 +1023,16 @@ cat <<EOF
 EOF
 
 # === optional features =============================================================
-# Each lives in deploy/gcloud.d/<feature>.sh: one `source` line and one call
-# here, in this section, after everything above exists. A feature's function
-# does nothing unless its option is set (monitoring's is set by default).
+# Each lives in deploy/gcloud.d/<feature>.sh, sourced with the others before
+# the APIs, and runs here, after everything above exists: one call each. A
+# feature's function does nothing unless its option is set (monitoring's is set
+# by default). Monitoring alone also runs a first part early (its metrics,
+# right after the APIs).
 
 # --- monitoring and alerts, on unless --without-monitoring (ends with the dashboard's URL)
 # Before direct delivery: on by default, it would otherwise bury the IP and port
 # the user must type into the CAD panel.
-
-# shellcheck source=gcloud.d/monitoring.sh
-source "${SOURCE_DIR}/deploy/gcloud.d/monitoring.sh"
 deploy_monitoring
 
 # --- optional: direct delivery from the CAD panel (ends with the IP and port to type) ---
-
-# shellcheck source=gcloud.d/direct_delivery.sh
-source "${SOURCE_DIR}/deploy/gcloud.d/direct_delivery.sh"
 deploy_direct_delivery

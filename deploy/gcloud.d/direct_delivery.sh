@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Direct delivery (issue 14, docs/direct-delivery.md): a static IPv4 address
+# Direct delivery (docs/direct-delivery.md): a static IPv4 address
 # answering plain HTTP on port 80 in front of the event function, for the CAD
 # panel, which takes an IP and a game port and never a URL. The same resources,
 # with the same names, as deploy/terraform/direct_delivery.tf.
@@ -79,7 +79,9 @@ direct_delivery_rate_limit() {
     --conform-action=allow --exceed-action=deny-429 --enforce-on-key=IP
     --description='429 above the per-IP rate'
   )
-  note "Cloud Armor: 429 to a client IP above ${DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE} requests a minute"
+  # On this address only: the function's run.app URL stays public for the
+  # FiveM resource, unthrottled, with max-instances as its only cap.
+  note "Cloud Armor: 429 to a client IP above ${DIRECT_DELIVERY_RATE_LIMIT_PER_MINUTE} requests a minute, on the direct-delivery address only"
   if ! exists gcloud compute security-policies describe "$DIRECT_POLICY" "${P[@]}"; then
     # Created with the mandatory default rule (priority 2147483647, allow *).
     run gcloud compute security-policies create "$DIRECT_POLICY" "${P[@]}" \
@@ -105,7 +107,7 @@ deploy_direct_delivery() {
 
   # Enabling Compute Engine also creates its default service account, which
   # nothing here uses (docs/direct-delivery.md).
-  note "Direct delivery: a static IP on plain HTTP port 80 in front of $EVENT_FN (about \$18 a month)"
+  note "Direct delivery: a static IP on plain HTTP port 80 in front of $EVENT_FN (about \$18.25 a month)"
   run gcloud services enable compute.googleapis.com "${P[@]}"
 
   if ! exists gcloud compute addresses describe "$DIRECT_ADDRESS" "${P[@]}" --global; then

@@ -1,14 +1,17 @@
 # shellcheck shell=bash
-# Monitoring (issue 13, docs/monitoring.md): log-based metrics, alert policies
+# Monitoring (docs/monitoring.md): log-based metrics, alert policies
 # whose documentation is the runbook, an uptime check of the event URL and a
 # dashboard, from the definition files in deploy/monitoring/ that
 # deploy/terraform/monitoring.tf reads too.
 #
-# Sourced by deploy/gcloud.sh, which checks the settings with its others and
-# calls deploy_monitoring at its end (it needs the event URL). It uses that
-# script's settings (PROJECT_ID, NAME_PREFIX, EVENT_URL, LABELS, SOURCE_DIR,
-# DRY_RUN, P, ENABLE_MONITORING, ALERT_EMAIL, NO_EVENTS_ALERT_HOURS, TEMP_DIRS)
-# and helpers (run, run_retry, exists, note, print_cmd, die).
+# Sourced by deploy/gcloud.sh, which checks the settings with its others. It
+# calls deploy_monitoring_metrics right after the APIs, so the metrics exist
+# minutes before the policies that name them (a new log-based metric can take
+# up to 10 minutes to be usable), and deploy_monitoring at its end (it needs
+# the event URL). It uses that script's settings (PROJECT_ID, NAME_PREFIX,
+# EVENT_URL, LABELS, SOURCE_DIR, DRY_RUN, P, ENABLE_MONITORING, ALERT_EMAIL,
+# NO_EVENTS_ALERT_HOURS, TEMP_DIRS) and helpers (run, exists, note, print_cmd,
+# die).
 #
 # The files are templates: ${prefix}, ${project_id}, ${event_host},
 # ${alert_email}, ${no_events_hours} and ${no_events_seconds} are replaced with
@@ -19,10 +22,14 @@
 # monitoring_render NAME: renders deploy/monitoring/NAME (once) and sets
 # MONITORING_FILE to the copy.
 monitoring_render() {
-  local name=$1 host=${EVENT_URL#https://}
+  local name=$1 host=${EVENT_URL:-}
+  host=${host#https://}
   host=${host%%/*}
   MONITORING_FILE="${MONITORING_RENDERED}/${name}"
   [[ ! -f $MONITORING_FILE ]] || return 0
+  if [[ -z $host ]] && grep -q '${event_host}' "${SOURCE_DIR}/deploy/monitoring/${name}"; then
+    die "deploy/monitoring/${name} needs the event URL, which does not exist yet"
+  fi
   # Every value is checked before it gets here (gcloud.sh's settings checks,
   # gcloud's URL): none holds a character sed reads in a replacement (& \ |).
   sed -e 's|${prefix}|'"$NAME_PREFIX"'|g' \
@@ -79,6 +86,65 @@ monitoring_create() {
   MONITORING_CREATED=$("$@" --format='value(name)')
 }
 
+# monitoring_track GROUP: sets MONITORING_GCLOUD to the gcloud words for
+# `monitoring GROUP` on this gcloud: GA where it has them (current releases
+# document GA `gcloud monitoring policies` and `channels`), else beta, else
+# alpha (gcloud 528 has policies in alpha only, channels in alpha and beta).
+# A dry run runs no gcloud at all, so it shows the GA form.
+monitoring_track() {
+  local group=$1 track
+  MONITORING_GCLOUD=(gcloud monitoring "$group")
+  ((DRY_RUN)) && return 0
+  for track in "" beta alpha; do
+    if gcloud ${track:+"$track"} monitoring "$group" --help >/dev/null 2>&1; then
+      MONITORING_GCLOUD=(gcloud ${track:+"$track"} monitoring "$group")
+      return 0
+    fi
+  done
+  die "this gcloud has no 'monitoring $group' command in any release track: update it (gcloud components update, or your package manager), or deploy with --without-monitoring"
+}
+
+# How long a policy refused for a metric "not available yet" is retried, and
+# how often. Google gives up to 10 minutes for a new log-based metric to
+# become available; the window starts at the first such refusal and is shared
+# by all the policies, so six of them wait no longer than one.
+MONITORING_POLICY_RETRY_SECONDS="${MONITORING_POLICY_RETRY_SECONDS:-600}"
+MONITORING_POLICY_RETRY_EVERY="${MONITORING_POLICY_RETRY_EVERY:-30}"
+MONITORING_RETRY_UNTIL=""
+
+# monitoring_create_policy CREATE-COMMAND...: runs it; a refusal for a metric
+# not available yet ("404 Cannot find metric(s) ... If a metric was created
+# recently, it could take up to 10 minutes to become available") is retried
+# within the window, any other failure stops the script at once with gcloud's
+# message.
+monitoring_create_policy() {
+  if ((DRY_RUN)); then
+    print_cmd "$@"
+    return 0
+  fi
+  local errors
+  errors=$(mktemp)
+  TEMP_DIRS+=("$errors")
+  while true; do
+    printf '+ ' >&2
+    print_cmd "$@" >&2
+    if "$@" 2>"$errors" >/dev/null; then
+      return 0
+    fi
+    if ! grep -q -e 'Cannot find metric' -e 'could take up to 10 minutes' "$errors"; then
+      cat "$errors" >&2
+      return 1
+    fi
+    [[ -n $MONITORING_RETRY_UNTIL ]] || MONITORING_RETRY_UNTIL=$((SECONDS + MONITORING_POLICY_RETRY_SECONDS))
+    if ((SECONDS >= MONITORING_RETRY_UNTIL)); then
+      cat "$errors" >&2
+      die "an alert policy's metric was still not available $((MONITORING_POLICY_RETRY_SECONDS / 60)) minutes after the first refusal: run the script again later (it creates only what is missing)"
+    fi
+    note "a log-based metric is not available to alert policies yet (Google allows up to 10 minutes): retrying in ${MONITORING_POLICY_RETRY_EVERY} s, until $((MONITORING_RETRY_UNTIL - SECONDS)) s from now"
+    sleep "$MONITORING_POLICY_RETRY_EVERY"
+  done
+}
+
 monitoring_metrics() {
   local path metric
   for path in "${SOURCE_DIR}"/deploy/monitoring/metric-*.json; do
@@ -97,15 +163,17 @@ monitoring_email_channel() {
   local display
   monitoring_render channel-email.json
   display=$(monitoring_field "$MONITORING_FILE" displayName)
+  monitoring_track channels
+  local channels=("${MONITORING_GCLOUD[@]}")
   monitoring_find "notification channel \"${display}\"" \
-    gcloud beta monitoring channels list "${P[@]}" --filter="displayName=\"${display}\""
+    "${channels[@]}" list "${P[@]}" --filter="displayName=\"${display}\""
   if [[ -n $MONITORING_FOUND ]]; then
-    run gcloud beta monitoring channels update "$MONITORING_FOUND" "${P[@]}" \
+    run "${channels[@]}" update "$MONITORING_FOUND" "${P[@]}" \
       --channel-content-from-file="$MONITORING_FILE"
     MONITORING_CHANNEL=$MONITORING_FOUND
   else
     monitoring_create "projects/${PROJECT_ID}/notificationChannels/CHANNEL_ID" \
-      gcloud beta monitoring channels create "${P[@]}" \
+      "${channels[@]}" create "${P[@]}" \
       --channel-content-from-file="$MONITORING_FILE" --user-labels="$LABELS"
     MONITORING_CHANNEL=$MONITORING_CREATED
   fi
@@ -151,6 +219,8 @@ monitoring_uptime_check() {
 monitoring_alert_policies() {
   local path key policy runbook display
   local channel_flags=()
+  monitoring_track policies
+  local policies=("${MONITORING_GCLOUD[@]}")
   for path in "${SOURCE_DIR}"/deploy/monitoring/alert-*.json; do
     key=$(basename "$path" .json)
     # "No events for N hours" exists only when N is set.
@@ -163,7 +233,7 @@ monitoring_alert_policies() {
     policy=$MONITORING_FILE
     display=$(monitoring_field "$policy" displayName)
     monitoring_find "alert policy \"${display}\"" \
-      gcloud alpha monitoring policies list "${P[@]}" --filter="displayName=\"${display}\""
+      "${policies[@]}" list "${P[@]}" --filter="displayName=\"${display}\""
     # The runbook beside the policy becomes its documentation. The file
     # replaces the whole policy on update, notification channels included.
     local policy_flags=(--policy-from-file="$policy" --documentation-from-file="$runbook"
@@ -171,14 +241,14 @@ monitoring_alert_policies() {
     if [[ -n $MONITORING_FOUND ]]; then
       channel_flags=()
       [[ -z $MONITORING_CHANNEL ]] || channel_flags=(--set-notification-channels="$MONITORING_CHANNEL")
-      run gcloud alpha monitoring policies update "$MONITORING_FOUND" "${P[@]}" "${policy_flags[@]}" \
+      run "${policies[@]}" update "$MONITORING_FOUND" "${P[@]}" "${policy_flags[@]}" \
         ${channel_flags[@]+"${channel_flags[@]}"} --update-user-labels="$LABELS"
     else
       channel_flags=()
       [[ -z $MONITORING_CHANNEL ]] || channel_flags=(--notification-channels="$MONITORING_CHANNEL")
-      # A log-based metric made a moment ago can take a little while to be
-      # known to Cloud Monitoring: retried.
-      run_retry gcloud alpha monitoring policies create "${P[@]}" "${policy_flags[@]}" \
+      # The metrics were created minutes ago, before the functions' builds;
+      # one still unknown to Cloud Monitoring is waited for.
+      monitoring_create_policy "${policies[@]}" create "${P[@]}" "${policy_flags[@]}" \
         ${channel_flags[@]+"${channel_flags[@]}"} --user-labels="$LABELS"
     fi
   done
@@ -202,7 +272,10 @@ monitoring_dashboard() {
   fi
 }
 
-deploy_monitoring() {
+# The first part, right after the APIs: the metrics, minutes before the
+# policies that name them. logging.googleapis.com is enabled with the other
+# APIs, once.
+deploy_monitoring_metrics() {
   ((ENABLE_MONITORING)) || return 0
   if [[ -n ${MONITORING_RENDER_DIR:-} ]]; then
     MONITORING_RENDERED=$MONITORING_RENDER_DIR
@@ -212,9 +285,14 @@ deploy_monitoring() {
     TEMP_DIRS+=("$MONITORING_RENDERED")
   fi
 
-  note "Monitoring: log-based metrics from the functions' JSON lines (deploy/monitoring/metric-*.json)"
-  run gcloud services enable "${P[@]}" logging.googleapis.com monitoring.googleapis.com
+  note "Monitoring: log-based metrics from the functions' JSON lines (deploy/monitoring/metric-*.json), first: a new one can take up to 10 minutes to be usable in an alert policy, and the functions' builds take minutes"
+  run gcloud services enable "${P[@]}" monitoring.googleapis.com
   monitoring_metrics
+}
+
+# The rest, at the end: it needs the event URL.
+deploy_monitoring() {
+  ((ENABLE_MONITORING)) || return 0
 
   MONITORING_CHANNEL=""
   if [[ -n $ALERT_EMAIL ]]; then
@@ -227,7 +305,7 @@ deploy_monitoring() {
   note "Monitoring: the event URL's uptime check (deploy/monitoring/uptime-check.json)"
   monitoring_uptime_check
 
-  note "Monitoring: alert policies and their runbooks (deploy/monitoring/alert-*.json and .md)"
+  note "Monitoring: alert policies and their runbooks (deploy/monitoring/alert-*.json and .md), with gcloud monitoring policies where this gcloud has it, else its beta or alpha form; a create refused because a metric is not available yet is retried every ${MONITORING_POLICY_RETRY_EVERY} s for up to $((MONITORING_POLICY_RETRY_SECONDS / 60)) minutes"
   monitoring_alert_policies
 
   note "Monitoring: the dashboard (deploy/monitoring/dashboard.json)"
