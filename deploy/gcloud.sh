@@ -105,8 +105,8 @@ shown):
 
   printf 'SONORAN_API_KEY (typing is not shown): ' >&2 && read -rs SONORAN_API_KEY && echo >&2 && export SONORAN_API_KEY && printf %s "$SONORAN_API_KEY" | gcloud secrets versions add sonorancad-api-keys --project=PROJECT_ID --data-file=-
 
-then run the script again: `deploy/gcloud.sh --project PROJECT_ID` is enough,
-the first run's options come from its record.
+then run the script again: `deploy/gcloud.sh --project PROJECT_ID --region REGION`
+is enough, the first run's other options come from its record.
 
 gcloud commands: `gcloud beta services identity create` (beta), and for
 monitoring (on by default) `gcloud monitoring policies` and `gcloud monitoring
@@ -1014,7 +1014,7 @@ else
 fi
 cat <<EOF
 # Done.
-#   Re-run (${RECORD_NOTE}): deploy/gcloud.sh --project ${PROJECT_ID}
+#   Re-run (${RECORD_NOTE}): deploy/gcloud.sh --project ${PROJECT_ID} --region ${REGION}
 #   Event URL (open it in a browser: it answers ok):  ${EVENT_URL}/sonorancad/event
 #   FiveM config.json pushEventForwardUrl (server 1):  ${EVENT_URL}/sonorancad/event?server=1
 #   Topic: ${TOPIC_PATH}   Dead letters: projects/${PROJECT_ID}/subscriptions/${DLT_SUB}

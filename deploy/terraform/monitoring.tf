@@ -9,11 +9,11 @@
 # ${name} placeholders first: here templatefile, there sed.
 #
 # On by default: a user must be told when events are lost without reading
-# logs. The alert conditions are billed per month (about $9 for the six that
+# logs. The alert conditions are billed per month (about $9.30 for the six that
 # are on by default, docs/monitoring.md has the table); false turns it all off.
 
 variable "enable_monitoring" {
-  description = "Create the log-based metrics, alert policies, uptime check and dashboard defined in deploy/monitoring/ (docs/monitoring.md). On by default; about $9 a month, nearly all of it the alert conditions. false creates none of them."
+  description = "Create the log-based metrics, alert policies, uptime check and dashboard defined in deploy/monitoring/ (docs/monitoring.md). On by default; about $9.30 a month, nearly all of it the alert conditions. false creates none of them."
   type        = bool
   default     = true
 }

@@ -20,6 +20,7 @@ from tests.support.deploy import (
     flags,
     matching,
     printed_commands,
+    project_gcloud,
     recording_gcloud,
     run_gcloud_script,
 )
@@ -394,40 +395,8 @@ def test_source_is_a_staged_copy_of_the_same_allow_list_as_terraform() -> None:
         assert deploy_of(commands, function)["--source"] == "STAGED_SOURCE_DIR"
 
 
-def fake_gcloud(tmp_path: Path, secret_versions: bool = True) -> dict[str, str]:
-    """A `gcloud` that answers like a project where everything exists, each secret with a
-    version unless `secret_versions` is False, and records uploads."""
-    version = "projects/p/secrets/s/versions/1" if secret_versions else ""
-    fake = tmp_path / "bin" / "gcloud"
-    fake.parent.mkdir()
-    fake.write_text(
-        "#!/bin/sh\n"
-        f'echo "$*" >> {tmp_path / "calls"}\n'
-        'case "$1 $2" in\n'
-        '  "projects describe") echo 123456789 ;;\n'
-        f'  "secrets versions") echo "{version}" ;;\n'
-        '  "functions describe") echo https://function.example ;;\n'
-        '  "functions deploy")\n'
-        '    for arg in "$@"; do\n'
-        "      case $arg in --source=*) dir=${arg#--source=}\n"
-        f'        echo "$dir" > {tmp_path / "source-dir"}\n'
-        '        (cd "$dir" && find . -type f | sed "s|^./||" | sort)'
-        f" > {tmp_path}/uploaded-$3 ;;\n"
-        "      esac\n"
-        "    done ;;\n"
-        "esac\n"
-        "exit 0\n",
-        encoding="utf-8",
-    )
-    fake.chmod(0o755)
-    return {
-        "PATH": f"{fake.parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "TMPDIR": str(tmp_path),
-    }
-
-
 def test_a_real_run_uploads_only_the_allow_list_and_removes_the_copy(tmp_path: Path) -> None:
-    finished = run_script("--project", PROJECT, env=fake_gcloud(tmp_path))
+    finished = run_script("--project", PROJECT, env=project_gcloud(tmp_path))
 
     assert finished.returncode == 0, finished.stderr
     expected = sorted([*archive_files(), ".gcloudignore"])
@@ -441,7 +410,7 @@ def test_a_real_run_uploads_only_the_allow_list_and_removes_the_copy(tmp_path: P
 def test_an_empty_key_secret_stops_with_a_command_that_stores_and_exports_the_key(
     tmp_path: Path,
 ) -> None:
-    finished = run_script("--project", PROJECT, env=fake_gcloud(tmp_path, secret_versions=False))
+    finished = run_script("--project", PROJECT, env=project_gcloud(tmp_path, secret_versions=False))
     assert finished.returncode == 1
     [command] = [line.strip() for line in finished.stderr.splitlines() if "read -rs" in line]
     help_text = " ".join(run_script("--help").stdout.split())
@@ -522,9 +491,17 @@ def test_optional_features_have_one_marked_place_at_the_end() -> None:
     head, marker, tail = text.partition("# === optional features ===")
     assert marker
     assert "cat <<EOF\n# Done." in head  # the summary comes before them
-    for feature in re.findall(r"^source .*gcloud\.d/(\w+)\.sh\"$", text, re.MULTILINE):
-        assert f"gcloud.d/{feature}.sh" in tail
+    apis = head.index("# --- APIs ---")
+    features = re.findall(r"^source .*gcloud\.d/(\w+)\.sh\"$", text, re.MULTILINE)
+    assert set(features) == {path.stem for path in (ROOT / "deploy" / "gcloud.d").glob("*.sh")}
+    for feature in features:
+        # Sourced before the APIs, with the others; run in the marked place.
+        assert text.index(f"gcloud.d/{feature}.sh") < apis
         assert re.search(rf"^deploy_{feature}$", tail, re.MULTILINE), feature
+        assert not re.search(rf"^deploy_{feature}$", head, re.MULTILINE), feature
+    # Monitoring's metrics alone run early, right after the APIs (a metric needs minutes).
+    early = re.findall(r"^(deploy_\w+)$", head, re.MULTILINE)
+    assert early == ["deploy_monitoring_metrics"]
 
 
 def test_readme_mentions_only_options_the_script_has() -> None:

@@ -385,7 +385,7 @@ def test_dead_letter_policy_retry_policy_and_the_service_agent_grants_are_wired(
     assert only(dead_sub["expiration_policy"])["ttl"] == ""
 
     agent = config()["locals"]["pubsub_service_agent"]
-    assert agent == "${google_project_service_identity.pubsub.member}"
+    assert agent == '${time_sleep.pubsub_service_agent.triggers["member"]}'
     publisher = resource("google_pubsub_topic_iam_member", "dead_letter_publisher")
     assert publisher["topic"] == "${google_pubsub_topic.dead_letter.name}"
     assert publisher["role"] == "roles/pubsub.publisher"
@@ -488,11 +488,37 @@ def test_pubsub_service_agent_is_created_before_any_grant_names_it() -> None:
     # Through the identity's member, Terraform orders every grant after the agent exists;
     # no grant may spell the agent's address out by hand.
     assert config()["locals"]["pubsub_service_agent"] == (
-        "${google_project_service_identity.pubsub.member}"
+        '${time_sleep.pubsub_service_agent.triggers["member"]}'
     )
     for address, body in config()["resource"].items():
         assert "gcp-sa-pubsub" not in str(body), address
     assert "gcp-sa-pubsub" not in str(config()["locals"])
+
+
+def test_grants_to_the_new_pubsub_service_agent_wait_until_iam_knows_it() -> None:
+    # A brand-new service agent can be refused as "does not exist" for a while, and the
+    # provider does not retry that: the grants read the member through a wait after it.
+    wait = resource("time_sleep", "pubsub_service_agent")
+    assert duration_seconds(wait["create_duration"]) >= 60
+    assert wait["triggers"] == {"member": "${google_project_service_identity.pubsub.member}"}
+    for address, body in iam_members().items():
+        if "pubsub_service_agent" in str(body.get("member")):
+            assert body["member"] == "${local.pubsub_service_agent}", address
+
+
+def duration_seconds(text: str) -> int:
+    """A time_sleep duration ("60s", "10m", "1m30s") in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    parts = re.findall(r"(\d+)([hms])", text)
+    assert "".join(number + unit for number, unit in parts) == text, text
+    return sum(int(number) * units[unit] for number, unit in parts)
+
+
+def test_every_provider_a_resource_uses_is_declared_in_versions_tf() -> None:
+    providers = set(only(only(_parse(TF_DIR / "versions.tf")["terraform"])["required_providers"]))
+    used = {type_name.split("_", 1)[0] for type_name, _ in config()["resource"]}
+    used |= {type_name.split("_", 1)[0] for type_name, _ in config()["data"]}
+    assert used <= providers, used - providers
 
 
 # --- the build: our own account and repository --------------------------------------------
