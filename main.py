@@ -24,6 +24,7 @@ try:
     from sonoran_receiver.receiving.flow import HttpRequest
     from sonoran_receiver.receiving.request_body import RequestBody
     from sonoran_receiver.runtime import start
+    from sonoran_receiver.worker.runner import NOT_ACKNOWLEDGED, answer_status
 
     _runtime = start(os.environ)
 finally:
@@ -76,5 +77,10 @@ def _respond(request: flask.Request) -> flask.Response:
 
 @functions_framework.cloud_event
 def sonorancad_worker(event: CloudEvent) -> None:
-    # Raising answers 500: Pub/Sub redelivers, then dead-letters (sonoran_receiver/worker/).
-    _runtime.worker.handle(event.data)
+    # A non-2xx answer makes Pub/Sub redeliver, then dead-letter (sonoran_receiver/worker/).
+    # The worker has written its line; an HTTP error, unlike the exception, reaches Flask as
+    # an answer, without a traceback in the log.
+    try:
+        _runtime.worker.handle(event.data)
+    except NOT_ACKNOWLEDGED as refused:
+        flask.abort(answer_status(refused), description=str(refused))

@@ -22,8 +22,14 @@ and the worker subscription's 60 s ack deadline. The one step outside the deadli
 resolution, which happens before a socket exists and is bounded by the system resolver.
 
 A webhook URL is a credential (Discord's carries its token in the path), and exception texts
-quote URLs, so every failure becomes a `DeliveryFailed` naming only the handler and the kind
-of failure; tracebacks of the original are cut (`from None`).
+quote URLs, so every failure becomes a `DeliveryFailed` naming only the handler and what went
+wrong: the target's HTTP status when it answered, else a few words ("timeout", "connection
+refused"), which the handler's log line carries as fields; tracebacks of the original are
+cut (`from None`).
+
+Every call says who is calling: `User-Agent: DiscordBot (<project URL>, <version>)`, the form
+Discord's API reference asks of every HTTP client ("User Agent"); a forward target sees the
+same.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from __future__ import annotations
 import http.client
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Mapping
@@ -42,6 +49,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import LocationParseError
 from urllib3.util import make_headers, parse_url
 
+from sonoran_receiver import PROJECT_URL, VERSION
 from sonoran_receiver.alarms import CLOCK
 
 # One handler's whole budget: the CAD gets no answer while inline handlers run.
@@ -59,9 +67,20 @@ logging.getLogger("urllib3.connection").setLevel(logging.ERROR)
 
 _SUCCESS = range(200, 300)
 
+USER_AGENT = f"DiscordBot ({PROJECT_URL}, {VERSION})"
+
 
 class DeliveryFailed(Exception):
-    """A handler's request failed; the text never holds the URL, the body or a secret."""
+    """A handler's request failed; the text never holds the URL, the body or a secret.
+
+    `http_status` is the target's answer when it gave one; `reason` says what went wrong in
+    a few words either way ("HTTP 404", "timeout", "connection refused"), fit for a log field.
+    """
+
+    def __init__(self, handler: str, reason: str, *, http_status: int | None = None) -> None:
+        super().__init__(f"{handler}: {reason}")
+        self.reason = reason
+        self.http_status = http_status
 
 
 class Deadline:
@@ -103,13 +122,14 @@ def post(
     try:
         target = parse_url(url)
     except LocationParseError:
-        raise DeliveryFailed(f"{handler}: the URL cannot be parsed") from None
+        raise DeliveryFailed(handler, "URL cannot be parsed") from None
     if target.scheme not in ("http", "https") or not target.host:
-        raise DeliveryFailed(f"{handler}: the URL is not http or https")
+        raise DeliveryFailed(handler, "URL is not http or https")
     request_headers = {
         "Content-Type": "application/json",
         # Compressed answers could expand past our read bound.
         "Accept-Encoding": "identity",
+        "User-Agent": USER_AGENT,
         **headers,
     }
     if target.auth:
@@ -127,8 +147,7 @@ def post(
         )
     # Whatever the network, TLS, http.client or urllib3 raised: its text may quote the URL.
     except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError, ValueError) as err:
-        reason = "deadline passed" if deadline.passed else type(err).__name__
-        raise DeliveryFailed(f"{handler}: request failed ({reason})") from None
+        raise DeliveryFailed(handler, failure_reason(err, deadline)) from None
     finally:
         watchdog.disarm()
         connection.close()
@@ -136,7 +155,32 @@ def post(
 
 def require_success(reply: Reply, *, handler: str) -> None:
     if reply.status not in _SUCCESS:
-        raise DeliveryFailed(f"{handler}: answered HTTP {reply.status}")
+        raise DeliveryFailed(handler, f"HTTP {reply.status}", http_status=reply.status)
+
+
+# What kept a request from an answer, first match wins. urllib3 wraps the socket's error in a
+# NewConnectionError (which is also a ConnectTimeoutError): the wrapped one is looked at.
+_REASONS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    ((urllib3.exceptions.NameResolutionError, socket.gaierror), "name not resolved"),
+    ((ConnectionRefusedError,), "connection refused"),
+    ((TimeoutError, urllib3.exceptions.TimeoutError), "timeout"),
+    ((ssl.SSLError, ssl.CertificateError, urllib3.exceptions.SSLError), "TLS failed"),
+    ((ConnectionResetError, BrokenPipeError), "connection reset"),
+    ((OSError,), "connection failed"),
+)
+
+
+def failure_reason(error: BaseException, deadline: Deadline) -> str:
+    """What kept a request from an answer, in the words a log line carries: never the text
+    of `error`, which may quote the URL."""
+    if deadline.passed:
+        return "timeout"
+    if isinstance(error, urllib3.exceptions.NewConnectionError):
+        error = error.__cause__ or error.__context__ or error
+    for kinds, reason in _REASONS:
+        if isinstance(error, kinds):
+            return reason
+    return "bad answer"
 
 
 def _connection(scheme: str, host: str, port: int | None) -> HTTPConnection:

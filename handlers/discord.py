@@ -66,7 +66,7 @@ _BLUE = 0x3498DB
 def send_to_discord(event: CanonicalEvent, settings: Settings) -> None:
     url = settings.discord_webhook_url
     if url is None:
-        raise DeliveryFailed("discord: DISCORD_WEBHOOK_URL is not set")
+        raise DeliveryFailed("discord", "DISCORD_WEBHOOK_URL is not set")
     deliver(url, event, Deadline(HANDLER_DEADLINE_S))
 
 
@@ -78,7 +78,9 @@ def deliver(url: str, event: CanonicalEvent, deadline: Deadline) -> None:
         wait_s = _retry_after_s(reply)
         # The wait and the second attempt share the handler's deadline with the first.
         if wait_s > min(MAX_RETRY_WAIT_S, deadline.remaining() - MIN_RETRY_CALL_S):
-            raise DeliveryFailed(f"discord: rate limited for {wait_s:.1f} s")
+            raise DeliveryFailed(
+                "discord", f"HTTP 429, rate limited for {wait_s:.1f} s", http_status=429
+            )
         logs.warning(
             "discord rate limited, retrying once",
             wait_s=wait_s,

@@ -33,7 +33,7 @@ _SECRET_PREFIX = "whsec_"  # noqa: S105
 @register("forward", requires=("FORWARD_URL", "FORWARD_SECRET"))
 def forward_event(event: CanonicalEvent, settings: Settings) -> None:
     if settings.forward_url is None or settings.forward_secret is None:
-        raise DeliveryFailed("forward: FORWARD_URL and FORWARD_SECRET are needed")
+        raise DeliveryFailed("forward", "FORWARD_URL and FORWARD_SECRET are needed")
     body = event.message_bytes()
     headers = signature_headers(settings.forward_secret, event.event_id, int(time.time()), body)
     deadline = Deadline(HANDLER_DEADLINE_S)

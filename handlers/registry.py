@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
+from handlers.delivery import DeliveryFailed
 from sonoran_receiver import logs
 from sonoran_receiver.config import ConfigError, Settings
 from sonoran_receiver.events.types import CANONICAL_TYPES, UNKNOWN, canonical_type
@@ -98,13 +99,17 @@ class HandlerPlan:
             # Any exception: a handler's bug is reported, it never crashes the request.
             except Exception as failure:
                 failed.append(handler.name)
-                # The exception's text may hold a webhook URL or event text: log its class only.
+                # The exception's text may hold a webhook URL or event text: its class, and
+                # for a delivery the target's status or what kept it from answering.
+                delivery = failure if isinstance(failure, DeliveryFailed) else None
                 logs.error(
                     "handler failed",
                     handler=handler.name,
                     type=event.type,
                     event_id=event.event_id,
                     error=type(failure).__name__,
+                    http_status=delivery.http_status if delivery else None,
+                    reason=delivery.reason if delivery else None,
                 )
         return failed
 

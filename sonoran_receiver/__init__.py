@@ -3,3 +3,8 @@
 The package never imports Flask: `main.py` hands it plain values (method, path, query,
 headers, body stream) and turns its plain answers back into responses.
 """
+
+# Who this code is, for the `User-Agent` of every outgoing handler call (Discord asks for
+# `DiscordBot (url, version)`). VERSION follows pyproject.toml's, which is not deployed.
+PROJECT_URL = "https://github.com/sonoran-receiver/sonoran-receiver"
+VERSION = "0.1.0"

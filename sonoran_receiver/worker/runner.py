@@ -1,9 +1,11 @@
 """The Pub/Sub worker: one published message in, the selected handlers run, or an exception out.
 
-Pub/Sub redelivers a message whose delivery gets a non-2xx answer (functions-framework
-answers 500 when the function raises) and dead-letters it after the subscription's maximum
-attempts. So whatever must not be acknowledged raises here: a message this worker cannot
-read (an unknown `schema_version` included) and a handler that failed.
+Pub/Sub redelivers a message whose delivery gets a non-2xx answer and dead-letters it after
+the subscription's maximum attempts. So whatever must not be acknowledged raises here: a
+message this worker cannot read (an unknown `schema_version` included) and a handler that
+failed. Either has been written as a structured line already; `NOT_ACKNOWLEDGED` lists them,
+and `answer_status` gives the status the entry point answers with instead of letting the
+exception reach functions-framework (which would print a traceback of some 25 lines).
 """
 
 from __future__ import annotations
@@ -30,6 +32,16 @@ class HandlersFailed(Exception):
     def __init__(self, names: list[str]) -> None:
         super().__init__(f"handlers failed: {', '.join(names)}")
         self.names = names
+
+
+# What `Worker.handle` raises for a delivery it has logged and must not acknowledge.
+NOT_ACKNOWLEDGED = (HandlersFailed, UnreadableMessage)
+
+
+def answer_status(refused: Exception) -> int:
+    """The push's answer: 503 while the handlers' targets fail (a later delivery may pass),
+    400 for a message this release cannot read. Pub/Sub redelivers either."""
+    return 503 if isinstance(refused, HandlersFailed) else 400
 
 
 class Worker:

@@ -151,7 +151,7 @@ def _run_situations(receiver: RunningServer, worker: RunningServer, events: Test
         headers={"Content-Type": "application/json"},
         timeout=30,
     )
-    assert pushed.status_code == 500
+    assert pushed.status_code == 503  # a handler failed: redelivered
 
 
 def _publish_to_a_stopped_emulator(

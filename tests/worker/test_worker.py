@@ -217,16 +217,26 @@ def test_worker_function_handles_eventarcs_cloud_event(
     assert len(discord.received) == 1
 
 
+def json_lines(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
 @pytest.mark.server
-def test_worker_function_answers_non_2xx_when_a_handler_fails(
+def test_a_failed_worker_delivery_answers_non_2xx_with_structured_lines_and_no_traceback(
     start_worker: WorkerFactory, discord: StandIn
 ) -> None:
-    discord.answer(Answer(500))
+    discord.answer(Answer(404), Answer(404))
     worker = start_worker()
     response = requests.post(worker.base_url + "/", json=push_body(), timeout=30)
-    assert response.status_code == 500
-    assert "HandlersFailed: handlers failed: discord" in worker.output()
-    assert discord.url not in worker.output()
+    assert response.status_code == 503  # Pub/Sub redelivers, then dead-letters
+    output = worker.output()
+    assert "Traceback" not in output
+    assert discord.url not in output
+    lines = json_lines(output)
+    [failed] = [line for line in lines if line["message"] == "handler failed"]
+    assert failed["http_status"] == 404
+    [summary] = [line for line in lines if line["message"] == "worker handlers failed"]
+    assert summary["failed"] == ["discord"]
 
 
 @pytest.mark.server
@@ -236,8 +246,12 @@ def test_worker_function_answers_non_2xx_for_an_unknown_schema_version(
     worker = start_worker()
     message = pubsub_message(data=with_data(schema_version=2))
     response = requests.post(worker.base_url + "/", json=push_body(message), timeout=30)
-    assert response.status_code == 500
+    assert response.status_code == 400
     assert discord.received == []
+    assert "Traceback" not in worker.output()
+    assert [line["message"] for line in json_lines(worker.output())].count(
+        "worker refused message"
+    ) == 1
 
 
 @pytest.mark.server
