@@ -21,18 +21,12 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 # The receiver on http://127.0.0.1:$(PORT)/sonorancad/event with the dev key of .env.example
 # and, with no PUBSUB_TOPIC, the local sink. Precedence: your shell's variables, then a .env
-# beside this file, then .env.example. Bound to 127.0.0.1 only: the dev key is public. PORT is
-# a make variable (PORT=18080 make run), not read from .env.
+# beside this file, then .env.example, each read as every dotenv reader reads it (quotes,
+# comments, `export `: sonoran_receiver/tools/env_file.py). Bound to 127.0.0.1 only: the dev
+# key is public. PORT is a make variable (PORT=18080 make run), not read from .env; a taken
+# port is said so, and "listening on ..." is printed once the server listens.
 run: $(VENV)/.runtime
-	@for file in .env .env.example; do \
-	  [ -f "$$file" ] || continue; \
-	  while IFS= read -r line; do \
-	    case "$$line" in ''|'#'*) continue ;; esac; \
-	    name="$${line%%=*}"; [ -n "$${!name+set}" ] || export "$$line"; \
-	  done < "$$file"; \
-	done && \
-	echo "listening on http://127.0.0.1:$(PORT)/sonorancad/event" && \
-	exec $(BIN)/functions-framework --target sonorancad_event --host 127.0.0.1 --port $(PORT)
+	@$(BIN)/python -m sonoran_receiver.tools.run_local --port $(PORT)
 
 test: $(VENV)/.dev
 	$(MAKE) lint types deploy-check pytest
@@ -81,11 +75,13 @@ deploy-check: $(CHECKOV_VENV)/.installed
 send:
 	$(PYTHON) -m sonoran_receiver.tools.send --url "$(URL)" $(if $(SERVER),--server "$(SERVER)") "$(TYPE)"
 
-# Prove a deployment end to end (docs/deploy.md): make verify PROJECT=p REGION=r
-# [PREFIX=sonorancad] [SERVER=1]. The key comes from SONORAN_API_KEY; standard library only.
+# Prove a deployment end to end (docs/deploy.md): make verify PROJECT=p [REGION=r]
+# [PREFIX=sonorancad] [SERVER=1]. Without REGION, the region deploy/gcloud.sh would use: the
+# one it recorded for the project (or terraform.tfvars names), else us-central1. The key
+# comes from SONORAN_API_KEY; standard library only.
 .PHONY: verify
 verify:
-	$(PYTHON) -m sonoran_receiver.tools.verify --project "$(PROJECT)" --region "$(REGION)" \
+	$(PYTHON) -m sonoran_receiver.tools.verify --project "$(PROJECT)" $(if $(REGION),--region "$(REGION)") \
 	  $(if $(PREFIX),--prefix "$(PREFIX)") $(if $(SERVER),--server "$(SERVER)")
 
 # --- OpenAPI and proofs (issue 7) -------------------------------------------------------------

@@ -20,7 +20,11 @@ The same steps run against a deployed project (`CloudBackend`, gcloud) and a loc
 runs them. Exit status: 0 when every step passed, 1 when one failed, 2 on a usage error.
 
 The key is read from `SONORAN_API_KEY` only, never from the command line, and never
-printed; neither is any event text.
+printed; neither is any event text. A gcloud call that fails shows gcloud's own `ERROR:`
+line, and for the usual ones (not signed in, no Application Default Credentials, an API not
+enabled, a wrong project) the command that fixes it. Without `--region`, the region is the
+one deploy/gcloud.sh recorded for the project (or terraform.tfvars names), else the
+script's default, us-central1.
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -55,6 +60,11 @@ SAMPLE_TYPE: Final = "EVENT_911"
 # A cold start plus Pub/Sub's first push and log ingestion fit well within this.
 DEFAULT_WAIT_S: Final = 120.0
 HTTP_TIMEOUT_S: Final = 30.0
+# How often the worker step says it is still waiting: a silent two minutes looks frozen.
+PROGRESS_EVERY_S: Final = 15.0
+# deploy/gcloud.sh's default region, and where it records each run's settings.
+DEFAULT_REGION: Final = "us-central1"
+ROOT: Final = Path(__file__).resolve().parents[2]
 # Log timestamps come from Google's clocks: look back a little before our own start.
 CLOCK_SKEW: Final = timedelta(minutes=2)
 
@@ -92,6 +102,9 @@ class Context:
     server: str | None
     where: str  # "project P" or "the local stack", for causes and fixes
     wait_s: float = DEFAULT_WAIT_S
+    # Where "still waiting" lines go, and how often (the worker step may take minutes).
+    progress: Callable[[str], None] = field(default=lambda _line: None)
+    progress_every_s: float = PROGRESS_EVERY_S
 
 
 # --- the steps ----------------------------------------------------------------------------
@@ -111,7 +124,8 @@ def check_probe(context: Context) -> tuple[Check, str | None]:
             fix="deploy it (docs/deploy.md), or give the right --project, --region or --prefix",
         ), None
     except BackendError as error:
-        return Check("probe", False, f"cannot find the event URL: {error}"), None
+        detail = f"cannot find the event URL: {error}"
+        return Check("probe", False, detail, cause=error.cause, fix=error.fix), None
     try:
         status, text = _get(url)
     except OSError as error:
@@ -148,7 +162,8 @@ def check_sample(context: Context, url: str) -> tuple[Check, str | None]:
             step,
             False,
             f"{KEY_ENV} is not set",
-            fix=f"read -rs {KEY_ENV} && export {KEY_ENV} (the key in the API key secret)",
+            fix=f"printf '{KEY_ENV}: ' >&2 && read -rs {KEY_ENV} && echo >&2 && export "
+            f"{KEY_ENV} (the key stored in the API key secret; typing is not shown)",
         ), None
     target = event_url(url, context.server)
     try:
@@ -189,20 +204,33 @@ def check_sample(context: Context, url: str) -> tuple[Check, str | None]:
 
 def check_worker(context: Context, event_id: str, since: str) -> Check:
     """The worker logged that it handled `event_id`, within the bounded wait."""
-    deadline = time.monotonic() + context.wait_s
+    started = time.monotonic()
+    deadline = started + context.wait_s
+    next_progress = started + context.progress_every_s
+    context.progress(
+        f"… worker: waiting up to {context.wait_s:.0f} s for the worker's line about event "
+        f"{event_id} (Pub/Sub's push, a cold start, then log ingestion)"
+    )
     records: list[WorkerRecord] = []
     while True:
         try:
             records = context.backend.worker_records(event_id, since)
         except BackendError as error:
-            return Check("worker", False, f"cannot read the worker's logs: {error}")
+            detail = f"cannot read the worker's logs: {error}"
+            return Check("worker", False, detail, cause=error.cause, fix=error.fix)
         verdict = worker_verdict(records, event_id)
         if verdict is not None:
             return verdict
         # Refused pushes are retried (an IAM grant takes a while to apply after a deploy),
         # so they decide only once the wait is over.
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if now >= deadline:
             return _worker_silent(records, event_id, context)
+        if now >= next_progress:
+            context.progress(
+                f"… worker: still waiting, {now - started:.0f} s of {context.wait_s:.0f} s"
+            )
+            next_progress = now + context.progress_every_s
         time.sleep(min(context.backend.poll_s, max(deadline - time.monotonic(), 0)))
 
 
@@ -283,7 +311,8 @@ def check_empty(context: Context, step: str, subscription: str, fix: str) -> Che
             fix="re-run the deployment",
         )
     except BackendError as error:
-        return Check(step, False, f"cannot read {subscription}: {error}")
+        detail = f"cannot read {subscription}: {error}"
+        return Check(step, False, detail, cause=error.cause, fix=error.fix)
     if count == 0:
         return Check(step, True, f"{subscription} is empty")
     held = f"{count} or more" if count >= PEEK_LIMIT else str(count)
@@ -360,7 +389,11 @@ def _parser() -> argparse.ArgumentParser:
         "when every step passed, 1 when one failed, 2 on a usage error.",
     )
     parser.add_argument("--project", help="the Google Cloud project (the emulator's, --local)")
-    parser.add_argument("--region", help="the functions' region")
+    parser.add_argument(
+        "--region",
+        help="the functions' region (default: the one deploy/gcloud.sh recorded for the "
+        f"project, or terraform.tfvars names, else {DEFAULT_REGION})",
+    )
     parser.add_argument("--prefix", default="sonorancad", help="the deployment's name prefix")
     parser.add_argument("--url", help="the event URL (default: looked up with gcloud)")
     parser.add_argument("--server", metavar="N", help="send the sample with ?server=N")
@@ -401,10 +434,35 @@ def backend_from(args: argparse.Namespace) -> tuple[Backend, str]:
             names=names,
         )
         return backend, "the local stack"
-    if not args.region:
-        raise UsageError("--region is required")
+    region = args.region or default_region(args.project, args.prefix)[0]
     url = event_url(args.url, None) if args.url else None
-    return CloudBackend(args.project, args.region, names, url), f"project {args.project}"
+    return CloudBackend(args.project, region, names, url), f"project {args.project}"
+
+
+def default_region(project: str, prefix: str) -> tuple[str, str]:
+    """The region deploy/gcloud.sh would use for this project and prefix, and where it came
+    from: its record of the last run, else terraform.tfvars when it names this project,
+    else the script's default."""
+    records = Path(os.environ.get("DEPLOY_SETTINGS_DIR") or ROOT / "deploy" / "gcloud-settings")
+    recorded = _setting(records / f"{project}.{prefix}.env", r"REGION=(\S+)")
+    if recorded:
+        return recorded, "recorded by deploy/gcloud.sh"
+    tfvars = ROOT / "deploy" / "terraform" / "terraform.tfvars"
+    if _setting(tfvars, r'project_id\s*=\s*"([^"]+)"') == project:
+        region = _setting(tfvars, r'region\s*=\s*"([^"]+)"')
+        if region:
+            return region, "from deploy/terraform/terraform.tfvars"
+    return DEFAULT_REGION, "deploy/gcloud.sh's default"
+
+
+def _setting(path: Path, pattern: str) -> str | None:
+    """The first line of `path` matching `pattern` whole, its group; None without one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = re.search(rf"^\s*{pattern}\s*$", text, re.MULTILINE)
+    return found.group(1) if found else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -421,8 +479,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in backend.plan():
             print(line)
         return EXIT_OK
+    if isinstance(backend, CloudBackend) and not args.region:
+        _, source = default_region(backend.project, args.prefix)
+        print(f"region {backend.region} ({source}; --region or REGION= to change it)")
     key = os.environ.get(KEY_ENV, "").strip()
-    context = Context(backend, key, args.server, where, wait_s=args.wait)
+
+    def progress(line: str) -> None:
+        print(line, flush=True)
+
+    context = Context(backend, key, args.server, where, wait_s=args.wait, progress=progress)
     failed = False
     for check in run_steps(context):
         print(redact(check.line(), key), flush=True)

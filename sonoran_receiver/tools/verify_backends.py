@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import urllib.error
@@ -38,7 +39,16 @@ HTTP_TIMEOUT_S: Final = 10.0
 
 
 class BackendError(Exception):
-    """A look-up failed; the message is safe to print (no key, no event text)."""
+    """A look-up failed; the message is safe to print (no key, no event text).
+
+    `cause` and `fix` say what a known gcloud error usually means and the command that
+    clears it; empty when the error is not one of those.
+    """
+
+    def __init__(self, message: str, cause: str = "", fix: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.fix = fix
 
 
 class NotFound(BackendError):
@@ -232,16 +242,82 @@ class CloudBackend:
         except subprocess.TimeoutExpired:
             raise BackendError(f"gcloud did not answer within {GCLOUD_TIMEOUT_S:.0f} s") from None
         if done.returncode != 0:
-            reason = _last_line(done.stderr) or f"gcloud exited with {done.returncode}"
-            if "NOT_FOUND" in done.stderr or "not found" in done.stderr.lower():
-                raise NotFound(reason)
-            raise BackendError(reason)
+            raise gcloud_error(done.stderr, done.returncode, self.project)
         return done.stdout
 
 
-def _last_line(text: str) -> str:
+def gcloud_error(stderr: str, returncode: int, project: str) -> BackendError:
+    """gcloud's own `ERROR:` line, with the cause and fix of the usual ones.
+
+    gcloud prints its error on a line starting `ERROR:` and advice after it ("to select an
+    already authenticated account to use."): the advice alone reads as nonsense, so the
+    `ERROR:` line is what is shown, and the fix comes from the table below.
+    """
+    line = _error_line(stderr) or f"gcloud exited with {returncode}"
+    known = _known_error(stderr, project)
+    if known is not None:
+        return BackendError(line, *known)
+    if "NOT_FOUND" in stderr or "not found" in stderr.lower():
+        return NotFound(line)
+    return BackendError(line)
+
+
+def _error_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1][:300] if lines else ""
+    errors = [line for line in lines if line.startswith("ERROR:")]
+    chosen = errors[0] if errors else (lines[-1] if lines else "")
+    return chosen[:300].rstrip(".")
+
+
+# The gcloud errors a first run meets: words of gcloud's message (lower case), then the
+# cause and the fix, with {project} and {service} (the API named in the message) filled in.
+# First match wins.
+_KNOWN_ERRORS: Final = (
+    (
+        ("do not currently have an active account", "gcloud auth login"),
+        "gcloud is not signed in",
+        "gcloud auth login",
+    ),
+    (
+        ("reauthentication", "refresh your current auth tokens"),
+        "gcloud's sign-in has expired",
+        "gcloud auth login",
+    ),
+    (
+        ("default credentials", "application-default"),
+        "no Application Default Credentials on this machine",
+        "gcloud auth application-default login",
+    ),
+    (
+        ("has not been used in project", "not enabled on project", "service_disabled"),
+        "the API {service} is not enabled in project {project}",
+        "gcloud services enable {service} --project={project} (the deployment enables every "
+        "API it uses: was it run in this project?)",
+    ),
+    (
+        ("may not exist", "project does not exist", "project not found", "valid project id"),
+        "project {project} does not exist, or your account may not use it",
+        "give --project the project id as `gcloud projects list` shows it (not its name or "
+        "number), signed in as an account of that project (gcloud auth list)",
+    ),
+    (
+        ("permission_denied", "does not have permission"),
+        "your account lacks a role in project {project}",
+        "gcloud auth list shows which account runs gcloud; a project Owner can grant it the role",
+    ),
+)
+
+
+def _known_error(stderr: str, project: str) -> tuple[str, str] | None:
+    """(cause, fix) of the gcloud errors a first run meets, or None."""
+    text = stderr.lower()
+    named = re.search(r"([a-z0-9-]+\.googleapis\.com)", stderr)
+    service = named.group(1) if named else "the API it names"
+    for markers, cause, fix in _KNOWN_ERRORS:
+        if any(marker in text for marker in markers):
+            values = {"project": project, "service": service}
+            return cause.format(**values), fix.format(**values)
+    return None
 
 
 def _json_list(text: str) -> list[dict[str, Any]]:
