@@ -4,9 +4,10 @@
     python -m sonoran_receiver.tools.schemas --check  # exit 1 when either is stale
 
 Each schema describes the message data object a Pub/Sub consumer receives for one type
-(contract "The published message"): `type`, the canonical `data` (with the type's sample
-from `sonoran_receiver/tools/samples.py` as its example), `received_at`, `server` and
-`schema_version`. `schemas/index.json` lists them, by family; the table in `docs/events.md`
+(docs/reference/contract.md "The published message"): `type`, the canonical `data` (with the
+type's sample from `sonoran_receiver/tools/samples.py` as its example), `event_id` (the
+field consumers deduplicate on), `received_at`, `server` and `schema_version`, each
+required. `schemas/index.json` lists them, by family; the table in `docs/events.md`
 between its `event-types` markers is made from the same list, `CANONICAL_TYPES`.
 """
 
@@ -68,6 +69,13 @@ def event_schema(event_type: str, model: type[Event]) -> dict[str, Any]:
                 else {"const": event_type, "type": "string"}
             ),
             "data": data,
+            "event_id": {
+                "type": "string",
+                "format": "uuid",
+                "description": "A random UUID given when the event was accepted, the same in "
+                "the `event_id` attribute and on every redelivery and replay: deduplicate on it",
+                "examples": ["b23ea6cd-3b51-4a8e-9d6e-0f4c2d1e7a90"],
+            },
             "received_at": {
                 "type": "string",
                 "format": "date-time",
@@ -81,7 +89,7 @@ def event_schema(event_type: str, model: type[Event]) -> dict[str, Any]:
             },
             "schema_version": {"const": SCHEMA_VERSION, "type": "integer"},
         },
-        "required": ["type", "data", "received_at", "server", "schema_version"],
+        "required": ["type", "data", "event_id", "received_at", "server", "schema_version"],
     }
     if "$defs" in generated:
         schema["$defs"] = generated["$defs"]

@@ -106,3 +106,22 @@ def test_make_schema_writes_the_schemas_and_the_table_where_they_are_missing(
     assert stale(tmp_path) == []
     assert not (tmp_path / SCHEMA_DIR / "EVENT_RETIRED.schema.json").exists()
     assert readme.read_text(encoding="utf-8") == text
+
+
+@pytest.mark.parametrize("event_type", [*CANONICAL_TYPES, UNKNOWN])
+def test_every_schema_requires_the_event_id_consumers_deduplicate_on(event_type: str) -> None:
+    schema = committed(event_type)
+    assert "event_id" in schema["required"]
+    assert schema["properties"]["event_id"] == {
+        **schema["properties"]["event_id"],
+        "type": "string",
+        "format": "uuid",
+    }
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    example = schema["properties"]["data"].get("examples", [{}])[0]
+    message = json.loads(CanonicalEvent.create(event_type, example, server=None).message_bytes())
+    assert validator.is_valid(message)  # a real event_id is a UUID
+    assert not validator.is_valid(
+        {key: value for key, value in message.items() if key != "event_id"}
+    )
+    assert not validator.is_valid({**message, "event_id": "not-a-uuid"})
