@@ -792,3 +792,15 @@ def test_readme_names_real_outputs_targets_and_variables() -> None:
         assert address in config()["resource"], address
     for variable in re.findall(r"`(\w+) = ", section):
         assert variable in config()["variable"], variable
+
+
+def test_worker_ingress_is_argued_from_cloud_runs_ingress_page_on_both_paths() -> None:
+    # A gen2 function is a Cloud Run service: Cloud Run's page is the authority, not the
+    # 1st gen Cloud Functions page the comments once quoted.
+    functions = (TF_DIR / "functions.tf").read_text(encoding="utf-8")
+    worker = functions.split('resource "google_cloudfunctions2_function" "worker"', 1)[1]
+    script = (ROOT / "deploy" / "gcloud.sh").read_text(encoding="utf-8")
+    for text in (worker, script):
+        assert "https://cloud.google.com/run/docs/securing/ingress" in text
+        assert "1st gen" not in text
+    assert only(function("worker")["service_config"])["ingress_settings"] == "ALLOW_ALL"
