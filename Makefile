@@ -41,7 +41,7 @@ types: $(VENV)/.dev
 pytest: $(VENV)/.dev
 	$(BIN)/pytest
 
-# --- event schemas (issue 3) ----------------------------------------------------------------
+# --- event schemas -------------------------------------------------------------------------
 # The JSON Schema of every canonical event in schemas/ and the README's event-type table,
 # both from the models; tests/tools/test_schemas.py fails when either is stale.
 .PHONY: schema
@@ -49,7 +49,7 @@ pytest: $(VENV)/.dev
 schema: $(VENV)/.runtime
 	$(BIN)/python -m sonoran_receiver.tools.schemas
 
-# --- deploy (issue 6) -------------------------------------------------------------------
+# --- deploy ----------------------------------------------------------------------------
 # Checks of deploy/: Terraform formatting; checkov with zero failed checks (each skip gives
 # its reason inline); the gcloud script's syntax and a full --dry-run. checkov has its own
 # venv because its pins (packaging<24) conflict with pytest's.
@@ -84,7 +84,7 @@ verify:
 	$(PYTHON) -m sonoran_receiver.tools.verify --project "$(PROJECT)" $(if $(REGION),--region "$(REGION)") \
 	  $(if $(PREFIX),--prefix "$(PREFIX)") $(if $(SERVER),--server "$(SERVER)")
 
-# --- OpenAPI and proofs (issue 7) -------------------------------------------------------------
+# --- OpenAPI and proofs ----------------------------------------------------------------------
 # openapi/openapi.json from the event models and the contract; tests/tools/test_openapi.py fails
 # when it is stale. The reliability tests run in `make test`; `-m reliability` selects them.
 .PHONY: openapi
@@ -92,7 +92,7 @@ verify:
 openapi: $(VENV)/.runtime
 	$(BIN)/python -m sonoran_receiver.tools.openapi
 
-# --- replay (issue 11) ------------------------------------------------------------------------
+# --- replay ----------------------------------------------------------------------------------
 # Quarantined events the current models accept, back to the events topic (docs/quarantine.md):
 # make replay PROJECT=p [PREFIX=sonorancad] [FROM=dead-letter] [DRY_RUN=1]. Run it with the
 # SONORAN_STRICT_TYPES and SONORAN_ROUTES the event function is deployed with.

@@ -1,6 +1,7 @@
 """Outgoing HTTP for handlers: a total deadline, a bounded answer, no redirects, no URL in errors.
 
-Bounds (issue 10.4). `requests`' `timeout=(5, 10)` bounded each read, not the call: a target
+Bounds (docs/reference/contract.md "What an unauthenticated request may cost").
+`requests`' `timeout=(5, 10)` bounded each read, not the call: a target
 answering one byte every 5 s held an inline request for 126 s, and a 300 MB answer was read
 whole. Here every call runs against one `Deadline` that covers connecting, the TLS handshake,
 sending the request and reading the answer:

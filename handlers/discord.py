@@ -157,7 +157,10 @@ class _Embed:
 
 
 def _call_911(data: dict[str, Any]) -> _Embed:
-    """Catalogue 3.15: the call sits in `data.call`, its metaData inside it (canonical)."""
+    """The call sits in `data.call`, its metaData inside it (canonical).
+
+    docs/reference/push-events.md "EVENT_911".
+    """
     call = _object(data.get("call"))
     emergency = call.get("isEmergency")
     if emergency is True:
@@ -175,7 +178,10 @@ def _call_911(data: dict[str, Any]) -> _Embed:
 
 
 def _unit_panic(data: dict[str, Any]) -> _Embed:
-    """Catalogue 3.4: `identIds` (canonical list) and `isPanic` (absent before CAD 3.21)."""
+    """`identIds` (canonical list) and `isPanic` (absent before CAD 3.21).
+
+    docs/reference/push-events.md "EVENT_UNIT_PANIC".
+    """
     panic = data.get("isPanic")
     if panic is True:
         embed, state = _Embed("Panic button pressed", _RED), "ON"
@@ -189,7 +195,10 @@ def _unit_panic(data: dict[str, Any]) -> _Embed:
 
 
 def _dispatch_new(data: dict[str, Any]) -> _Embed:
-    """Catalogue 3.8: the call object sits in `data.dispatch`."""
+    """The call object sits in `data.dispatch`.
+
+    docs/reference/push-events.md "EVENT_DISPATCH_NEW".
+    """
     call = _object(data.get("dispatch"))
     title = _shown(call.get("title"))
     embed = _Embed(f"New call: {title}" if title else "New dispatch call", _BLUE)

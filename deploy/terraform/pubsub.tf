@@ -119,7 +119,7 @@ resource "google_pubsub_subscription" "pull" {
   labels = local.labels
 }
 
-# Quarantine (contract "Quarantine: nothing from a trusted sender is lost"): an
+# Quarantine (docs/reference/contract.md "Quarantine"): an
 # event refused after a good key (400/422) is published here before the
 # answer, since neither sender retries. The replay command (docs/quarantine.md)
 # pulls it from the subscription below and republishes what now passes.

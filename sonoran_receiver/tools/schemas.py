@@ -51,7 +51,8 @@ def event_schema(event_type: str, model: type[Event]) -> dict[str, Any]:
     data = dict(generated["properties"]["data"])
     data.pop("default", None)
     if "$ref" in data:
-        # A payload model: how its canonical shape came from what was sent (issue 11.1).
+        # A payload model: how its canonical shape came from what was sent
+        # (docs/reference/contract.md "Values kept as sent").
         data["description"] = KINDS_KEPT
     if event_type in samples.event_types():
         # The sender's sample (sonoran_receiver/tools/samples.py) in its canonical shape.

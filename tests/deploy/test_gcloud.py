@@ -476,7 +476,8 @@ def test_event_timeout_below_the_receivers_own_40_s_is_refused_with_the_reason()
 
 
 def test_no_line_offers_the_function_url_for_the_cad_panel() -> None:
-    # The CAD panel takes an IP and a port, never a URL (contract, "Who sends what").
+    # The CAD panel takes an IP and a port, never a URL
+    # (docs/reference/contract.md "Who sends what").
     finished = run_script("--dry-run", "--project", PROJECT)
     after = finished.stdout.split("# Done.\n", 1)[1].splitlines()
     summary = "\n".join(takewhile(lambda line: line.startswith("#   "), after))

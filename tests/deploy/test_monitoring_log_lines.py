@@ -10,7 +10,7 @@ each JSON line into the entry Cloud Logging stores on Cloud Run, and runs each m
 filter and extractors on all of them.
 
 The quarantine line (`event quarantined`) and the `topic_kind` field of publish failures
-came with the quarantine work (contract "Quarantine").
+came with the quarantine work (docs/reference/contract.md "Quarantine").
 """
 
 from __future__ import annotations

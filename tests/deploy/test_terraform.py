@@ -757,7 +757,8 @@ def test_outputs_give_the_url_to_paste_and_the_pubsub_names() -> None:
 
 
 def test_no_output_offers_the_function_url_for_the_cad_panel() -> None:
-    # The CAD panel takes an IP and a port, never a URL (contract, "Who sends what").
+    # The CAD panel takes an IP and a port, never a URL
+    # (docs/reference/contract.md "Who sends what").
     assert "cad_server_address" not in config()["output"]
     assert "cad_server_address" not in raw_text()
     assert "cad_server_address" not in deploy_section()

@@ -1,9 +1,10 @@
-"""Outgoing calls of handlers: one total deadline per call, a bounded answer (issue 10.4).
+"""Outgoing calls of handlers: one total deadline per call, a bounded answer.
 
-Contract, "What an unauthenticated request may cost": inline handlers have a total deadline
-per call (not per read) and read at most a bounded answer. The targets are real local TCP
-servers that misbehave on purpose (`tests/support/unruly_target.py`). Elapsed times are
-checked only against generous ceilings, as guards against a hang, never as speed claims.
+docs/reference/contract.md "What an unauthenticated request may cost": inline handlers have
+a total deadline per call (not per read) and read at most a bounded answer. The targets are
+real local TCP servers that misbehave on purpose (`tests/support/unruly_target.py`). Elapsed
+times are checked only against generous ceilings, as guards against a hang, never as speed
+claims.
 """
 
 from __future__ import annotations
