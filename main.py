@@ -42,7 +42,7 @@ def sonorancad_event(request: flask.Request) -> flask.Response:
 def not_found(_error: Exception) -> flask.Response:
     # Flask's router answers a few paths itself, in HTML, before any function runs (a
     # newline in the path; functions-framework's own /robots.txt and /favicon.ico). The
-    # contract wants every error body as JSON, so the flow answers them (with its 404).
+    # flow answers them, so every error body is JSON (docs/reference/contract.md "Step 1: path").
     return _respond(flask.request)
 
 

@@ -11,7 +11,7 @@ Against local misbehaving targets (`tests/support/unruly_target.py`), in one run
   to send, and the Python memory peak of the call (tracemalloc).
 
 Baseline: `requests.post(..., timeout=(5, 10), allow_redirects=False)`, what the handlers
-did before issue 10.4 (a per-read timeout; the whole answer read). Ours:
+did before they had a deadline (a per-read timeout; the whole answer read). Ours:
 `handlers.delivery.post` with the handlers' own `HANDLER_DEADLINE_S`.
 """
 

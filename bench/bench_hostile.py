@@ -13,7 +13,8 @@ held before (`VmHWM` after resetting it through /proc/PID/clear_refs, minus `VmR
 before) and the worker's CPU time (10 ms ticks, averaged over the runs). Normal events (a
 valid 315-byte `EVENT_911`) are measured the same way, one at a time and eight at once; a
 hostile kind is compared with the normal events sent with the same concurrency. Targets
-(issue 10): every unauthenticated hostile body answered within 10 times a normal event's
+(docs/reference/contract.md "What an unauthenticated request may cost"): every
+unauthenticated hostile body answered within 10 times a normal event's
 time, adding less than 50 MiB. Bodies that arrive slowly or never are bounded by the body
 deadline instead. Only 127.0.0.1 is contacted; every request is bounded in bytes and time.
 """

@@ -15,13 +15,13 @@ shared machine, look at the ratios, not the absolute figures, and at the load av
 
     .venv/bin/python -m bench.bench_validation --colliding  # about ten seconds
 
-Hostile bodies a trusted sender could send (issue 10.2): about a megabyte of integers that
-all have one Python hash (`tests/support/colliding.py`), in each list the models fold, over
-the cap and just under it, and a megabyte of bad list items. Milliseconds for the whole
-validation (`parse_event`, then `problems()` when refused) against `json.loads` of the same
-bytes, best of `--repeat`. Normalisation is linear when our time grows with the bytes as
-`json.loads`'s does (compare the 1 MB rows with the 120 kB ones); before issue 10.2 a 0.5 MB
-body of colliding ids took 6.5 s, and a megabyte about 26 s.
+Hostile bodies a trusted sender could send (docs/reference/contract.md "Limits"): about a megabyte
+of integers that all have one Python hash (`tests/support/colliding.py`), in each list the models
+fold, over the cap and just under it, and a megabyte of bad list items. Milliseconds for the whole
+validation (`parse_event`, then `problems()` when refused) against `json.loads` of the same bytes,
+best of `--repeat`. Normalisation is linear when our time grows with the bytes as `json.loads`'s
+does (compare the 1 MB rows with the 120 kB ones); before the list cap a 0.5 MB body of colliding
+ids took 6.5 s, and a megabyte about 26 s.
 """
 
 from __future__ import annotations

@@ -36,10 +36,11 @@ ROUTE_ACTIONS = frozenset({"publish", "inline", "drop"})
 DEFAULT_ROUTES = "*=publish,GET_LOGS=drop"
 DEFAULT_HANDLERS = "*=log"
 
-# The platform refuses requests over 32 MiB anyway (anchors B2).
+# The platform refuses requests over 32 MiB anyway (Cloud Run functions' request size quota).
 PLATFORM_MAX_BODY_BYTES = 32 * 1024 * 1024
-# Pub/Sub refuses a publish over 10 MB (anchors B3): a larger body accepted for publishing
-# would be answered 503 forever. 9 MiB leaves room for the message envelope and attributes.
+# Pub/Sub refuses a publish over 10 MB (docs/reference/contract.md "Limits"): a larger body accepted
+# for publishing would be answered 503 forever. 9 MiB leaves room for the message envelope and
+# attributes.
 PUBSUB_MAX_BODY_BYTES = 9 * 1024 * 1024
 
 _TOPIC_ID = r"[A-Za-z][A-Za-z0-9._~+%-]{2,254}"
@@ -48,7 +49,7 @@ _TOPIC_PATH_RE = re.compile(rf"projects/[a-z][a-z0-9.:-]{{4,62}}/topics/{_TOPIC_
 
 
 class Settings(BaseModel):
-    """Every variable of the contract's configuration table."""
+    """Every variable of docs/reference/contract.md "Entry points and configuration"."""
 
     model_config = ConfigDict(frozen=True, hide_input_in_errors=True, extra="ignore")
 
@@ -144,7 +145,8 @@ class Settings(BaseModel):
 
     @property
     def quarantine_topic_path(self) -> str | None:
-        """Where refused events of a trusted sender are kept (contract "Quarantine")."""
+        """Where refused events of a trusted sender are kept (docs/reference/contract.md
+        "Quarantine")."""
         return self._full_path(self.quarantine_topic)
 
     def _full_path(self, topic: str | None) -> str | None:

@@ -1,12 +1,13 @@
 """The community API keys a request may carry, and the constant-time check against them.
 
-Keys are compared as the vendor's receiver compares them, upper-cased on both sides (catalogue
-0.3), and as its Lua `string.upper` does in the C locale: ASCII letters only. So `straße`
-never matches `STRASSE`, nor a dotless i an `I`, though Python's `str.upper` folds both.
+Keys are compared as the vendor's receiver compares them, upper-cased on both sides
+(docs/reference/contract.md "Step 5: key"), and as its Lua `string.upper` does in the C locale:
+ASCII letters only. So `straße` never matches `STRASSE`, nor a dotless i an `I`, though Python's
+`str.upper` folds both.
 
 The key file (`SONORAN_API_KEYS_FILE`, a Secret Manager volume) is re-read when its mtime or
 size changes, and at least every `RELOAD_PERIOD_S` whatever they say: a new secret version of
-the same length can show with the same mtime (issue 12.3). Both checks run on the request path,
+the same length can show with the same mtime. Both checks run on the request path,
 the re-read under a lock, so it happens once per change or period, never once per request,
 and with no thread of its own (Cloud Run gives an instance CPU only while it serves requests).
 
@@ -111,7 +112,7 @@ class KeyRing:
         """The keys (as compared: folded) that occur anywhere in `text`.
 
         For payloads of a sender that already proved the key: a body that also carries the
-        key inside `data` must not store it (contract: never a key in a published message).
+        key inside `data` must not store it (docs/reference/contract.md "Values kept as sent").
         Not constant-time, and need not be: the caller is authenticated.
         """
         folded = _fold(text)

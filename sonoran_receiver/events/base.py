@@ -1,6 +1,6 @@
 """What every event model shares: the envelope, the payload configuration, the value kinds,
-and the validators that fold the sender's variants into the one canonical shape (contract
-"Event types and normalisation").
+and the validators that fold the sender's variants into the one canonical shape
+(docs/reference/contract.md "Event types and normalisation").
 
 Payloads are `TypedDict`s validated by pydantic (with the same configuration, descriptions
 and examples a `BaseModel` would carry), not `BaseModel`s: validation then yields the
@@ -8,15 +8,16 @@ canonical `data` as plain JSON values, with no `model_dump` pass, which measured
 half the cost of `json.loads` of the same event (`bench/bench_validation.py`). Optional
 fields that were not sent stay absent; fields the models do not name are kept as sent.
 
-Values are kept as sent (issue 11.1): each field takes one JSON kind and hands the value on
-in the kind it came in. Two documented rules change a value's kind, both lossless: an id
-sent as a numeric string is its integer (`Id`), and an integer sent where text belongs is
-its digits (`Text`). `docs/events-normalisation.md` lists every change a value undergoes.
+Values are kept as sent (docs/reference/contract.md "Values kept as sent"): each field takes one
+JSON kind and hands the value on in the kind it came in. Two documented rules change a value's kind,
+both lossless: an id sent as a numeric string is its integer (`Id`), and an integer sent where text
+belongs is its digits (`Text`). `docs/events-normalisation.md` lists every change a value undergoes.
 
-Normalisation is linear in the body whatever its values (issue 10.2): a value the sender
-chose is compared with others only through text (Python randomises the hashes of strings
-per process; those of integers are fixed, so crafted integers all collide in a `set`), and
-an id or text list holds at most `MAX_LIST_ITEMS` items.
+Normalisation is linear in the body whatever its values (docs/reference/contract.md
+"What an unauthenticated request may cost"): a value the sender chose is compared with others only
+through text (Python randomises the hashes of strings per process; those of integers are fixed, so
+crafted integers all collide in a `set`), and an id or text list holds at most `MAX_LIST_ITEMS`
+items.
 """
 
 from __future__ import annotations
@@ -67,9 +68,9 @@ def doc(description: str, *examples: Any, **constraints: Any) -> Any:
 class Event(BaseModel):
     """The envelope `{"key", "type", "data"}` every push event arrives in.
 
-    Subclasses pin `type` with a `Literal` and type `data` with their payload model. Fields
-    beside `key`, `type` and `data` are not part of the canonical event (catalogue 3.0: no
-    documented event has others, except `GET_LOGS`'s `logKey`, which is dropped).
+    Subclasses pin `type` with a `Literal` and type `data` with their payload model. Fields beside
+    `key`, `type` and `data` are not part of the canonical event (docs/reference/push-events.md
+    "Envelope": no documented event has others, except `GET_LOGS`'s `logKey`, which is dropped).
     """
 
     model_config = ConfigDict(
@@ -259,7 +260,8 @@ Id = Annotated[
     ),
 ]
 """An id: an integer; sent as a numeric string (`"57"`) or a whole number (`57.0`), it is
-that integer (catalogue 3.14: the bodycam page sends `"1"`)."""
+that integer (the bodycam page sends `"1"`: docs/reference/push-events.md
+"EVENT_DISPATCH_TOGGLE_BODYCAM")."""
 
 KINDS_KEPT: Final = (
     "Values are kept as sent except by the rules of docs/events-normalisation.md: an id "
@@ -283,7 +285,7 @@ def _listed(value: Any) -> list[Any]:
 @dataclass(frozen=True)
 class OneOrList:
     """`Annotated[list[T], OneOrList()]`: a list, or a single value read as a one-element
-    list (contract: "a scalar where a list is canonical becomes a one-element list").
+    list (docs/reference/contract.md "Event types and normalisation").
 
     A union tried left to right, so a list (what the CAD sends) costs no Python call; the
     JSON schema shows the canonical list only.

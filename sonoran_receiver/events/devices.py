@@ -1,5 +1,5 @@
-"""Map and device events (catalogue 3.20, 3.21, 3.23 to 3.25): street signs, tones, ERS
-callouts, pagers and station alerts."""
+"""Map and device events: street signs, tones, ERS callouts, pagers and station alerts
+(docs/reference/push-events.md "Payloads")."""
 
 from __future__ import annotations
 
@@ -120,7 +120,8 @@ class CalloutLocation(TypedDict, total=False):
 class Callout(TypedDict, total=False):
     """The callout: the docs' flat fields, or the ERS resource's own object under `data`.
 
-    Both nestings arrive (catalogue 3.23) and both are kept as sent.
+    Both nestings arrive (docs/reference/push-events.md "EVENT_NEW_CALLOUT") and both are
+    kept as sent.
     """
 
     id: Annotated[IntegerOrText | None, doc("Callout id", "ers_bank_robbery_02")]

@@ -1,5 +1,5 @@
-"""Dispatch events (catalogue 3.8 to 3.14): calls created, edited, closed, noted, units
-attached and detached, bodycam toggled."""
+"""Dispatch events: calls created, edited, closed, noted, units attached and detached,
+bodycam toggled (docs/reference/push-events.md "Payloads")."""
 
 from __future__ import annotations
 

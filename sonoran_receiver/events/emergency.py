@@ -1,4 +1,4 @@
-"""911 events (catalogue 3.15 and 3.16): emergency calls created and removed."""
+"""911 events: emergency calls created and removed (docs/reference/push-events.md "EVENT_911")."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ _UNION = "`apiIds`, `identities` and `communityUserIds`"
 
 
 def _metadata_inside_call(data: dict[str, Any]) -> None:
-    """Catalogue 3.15: the docs put `metaData` beside `call`, the framework reads it inside.
+    """The docs put `metaData` beside `call`, the framework reads it inside
+    (docs/reference/push-events.md "EVENT_911").
 
     The canonical place is `data.call.metaData`. Sent in both places, the two objects are
     merged and the call's own keys win; `data.metaData` stays beside only when it is not an
@@ -48,8 +49,8 @@ def _metadata_inside_call(data: dict[str, Any]) -> None:
 
 
 def _identities_in_api_ids(data: dict[str, Any]) -> None:
-    """Catalogue 3.15: the docs name the caller's identities `apiIds`; the framework (2026)
-    also reads `identities` and `communityUserIds`, the first of the three present.
+    """The docs name the caller's identities `apiIds`; the framework (2026) also reads
+    `identities` and `communityUserIds`, the first of the three present.
 
     The canonical field is `apiIds`, their union: `apiIds`' items, then `identities`', then
     `communityUserIds`', each list in the order sent, a repeat dropped, integers as text.

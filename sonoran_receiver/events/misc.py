@@ -1,5 +1,5 @@
-"""Civilian, account-link and support events, and the 2020 legacy shapes (catalogue 3.22,
-3.26, 3.30 and 3.31)."""
+"""Civilian, account-link and support events, and the 2020 legacy shapes
+(docs/reference/push-events.md "Payloads", "Legacy shapes")."""
 
 from __future__ import annotations
 

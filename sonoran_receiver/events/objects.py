@@ -1,9 +1,9 @@
-"""The objects several events share (catalogue 3.0): unit, dispatch call, call note,
-emergency call, custom record; and the catalogue's enumerations.
+"""The objects several events share (docs/reference/push-events.md "Shared objects"): unit,
+dispatch call, call note, emergency call, custom record; and their enumerations.
 
 Each enumeration is an `IntEnum` naming its documented values, for consumers and for the
-field's description. The field itself takes any integer and keeps it (contract: "an integer
-outside an enumeration's documented values is accepted and kept"): the vendor's enumerations
+field's description. The field itself takes any integer and keeps it (docs/reference/contract.md
+"Values kept as sent"): the vendor's enumerations
 drift between its own pages (its docs show record `type: 1`, the table starts at 2),
 communities customise some (unit status), and others are known to be partial (section
 category). Only a value of another kind (text, `true`) is refused.

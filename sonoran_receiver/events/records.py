@@ -1,5 +1,5 @@
-"""Record events (catalogue 3.17 to 3.19 and 3.29): custom records added, edited, removed,
-printed."""
+"""Record events: custom records added, edited, removed, printed
+(docs/reference/push-events.md "Payloads")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The one list of event types: routing, handlers, the models and the schemas use it.
 
-Catalogue section 2 lists the 26 documented types, three known only from code
-(`EVENT_UNIT_UPDATE`, `EVENT_PRINT_RECORD`, `GET_LOGS`) and two legacy shapes.
+docs/reference/push-events.md "Event types" lists them: the 26 documented types, three known
+only from code (`EVENT_UNIT_UPDATE`, `EVENT_PRINT_RECORD`, `GET_LOGS`) and two legacy shapes.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ CANONICAL_TYPES: Final[tuple[str, ...]] = (
     "EVENT_UNIT_CALL_CLEAR",
 )
 
-# Catalogue rows 14, 33 and 34: names the CAD or the framework used for the same events.
+# Names the CAD or the framework used for the same events (docs/reference/push-events.md
+# "Event types").
 ALIASES: Final[dict[str, str]] = {
     "TOGGLE_BODYCAM": "EVENT_DISPATCH_TOGGLE_BODYCAM",
     "EVENT_DISPATCH_CLOSE": "EVENT_DISPATCH_CLOSED",
@@ -51,7 +52,8 @@ ALIASES: Final[dict[str, str]] = {
     "EVENT_UNIT_DETACH": "EVENT_DISPATCH_UNIT_DETACH",
 }
 
-# Contract step 6: a type name, after upper-casing, is 1 to 128 of A-Z, 0-9 and `_`. It
+# A type name, after upper-casing, is 1 to 128 of A-Z, 0-9 and `_`
+# (docs/reference/contract.md "Step 6: type"). It
 # becomes a Pub/Sub attribute, a log field and a route-table key: no control characters.
 TYPE_NAME: Final = re.compile(r"[A-Z0-9_]{1,128}")
 

@@ -1,4 +1,5 @@
-"""Unit events (catalogue 3.1 to 3.7 and 3.28): sign-in, sign-off, status, panic, groups."""
+"""Unit events: sign-in, sign-off, status, panic, groups (docs/reference/push-events.md
+"Payloads")."""
 
 from __future__ import annotations
 
@@ -117,8 +118,8 @@ class UnitGroupAdd(Event):
     @model_validator(mode="before")
     @classmethod
     def _ids_beside_type(cls, value: Any) -> Any:
-        # Catalogue 3.5: the framework reads identId/identIds at the top level, the docs in
-        # data. Read both; what data holds wins.
+        # The framework reads identId/identIds at the top level, the docs in data
+        # (docs/reference/push-events.md "EVENT_UNIT_GROUP_ADD"). Read both; data wins.
         if not isinstance(value, dict) or not any(name in value for name in _TOP_LEVEL_IDS):
             return value
         data = value.get("data", {})

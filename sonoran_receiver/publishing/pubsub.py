@@ -1,7 +1,8 @@
 """The Pub/Sub sink: one message per accepted event, confirmed before the answer.
 
-The vendor's forwarder never retries (anchors §0), so a `2xx` must mean Pub/Sub has the
-message: the publish future is awaited for `PUBSUB_PUBLISH_TIMEOUT_S`, and anything short
+The vendor's forwarder never retries (docs/reference/push-events.md
+"Timeouts, retries, ordering, duplicates"), so a `2xx` must mean Pub/Sub has the message: the
+publish future is awaited for `PUBSUB_PUBLISH_TIMEOUT_S`, and anything short
 of a message id becomes `PublishFailed` (the flow answers `503` with `Retry-After`).
 
 Client settings, each against a default that does not fit one event per request:

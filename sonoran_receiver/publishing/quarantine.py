@@ -1,10 +1,10 @@
 """The quarantine message: a trusted sender's event that our models refused, kept as sent.
 
-Neither sender retries (contract "Quarantine"), so a body that passed the key check and then
-failed the type or validation step is answered `400`/`422` and also stored, before the
-answer, for the replay command (`sonoran_receiver/tools/replay.py`) to re-validate after an
-upgrade. It holds `type` and `data` exactly as sent (never `key` or `logKey`), what failed,
-and the same `event_id`/`content_key`/`received_at`/`server` a published event carries.
+Neither sender retries (docs/reference/contract.md "Quarantine"), so a body that passed the key
+check and then failed the type or validation step is answered `400`/`422` and also stored, before
+the answer, for the replay command (`sonoran_receiver/tools/replay.py`) to re-validate after an
+upgrade. It holds `type` and `data` exactly as sent (never `key` or `logKey`), what failed, and the
+same `event_id`/`content_key`/`received_at`/`server` a published event carries.
 """
 
 from __future__ import annotations
@@ -59,8 +59,9 @@ def type_refusal(
     return None
 
 
-# Pub/Sub attribute values may be 1,024 bytes; the contract keeps `event_type` to 128
-# characters, enough for any type name we accept and for a recognisable prefix of others.
+# Pub/Sub attribute values may be 1,024 bytes; `event_type` is kept to 128 characters
+# (docs/reference/contract.md "Quarantine"), enough for any type name we accept and for a
+# recognisable prefix of others.
 EVENT_TYPE_CHARS = 128
 
 

@@ -1,6 +1,6 @@
 """Reading a request body without ever holding more than the limit.
 
-functions-framework has no body limit (anchors B1), and a chunked request has no
+functions-framework has no body limit of its own, and a chunked request has no
 `Content-Length`, so the stream is read in bounded chunks and abandoned past the limit.
 Time is the stream's to bound: under the real server it is a `RequestBody`
 (`request_body.py`), whose deadline ends a slow read with `RequestTimeout`.
@@ -42,7 +42,8 @@ def read_body(stream: Readable, content_length: int | None, limit: int) -> bytes
 
 
 def server_from_query(query: bytes) -> str | None:
-    """`?server=S` names the game server that forwarded the event (catalogue 1.4).
+    """`?server=S` names the game server that forwarded the event
+    (docs/reference/contract.md "Step 5b: server name").
 
     The raw query string is parsed here, after the path and method checks, and only when it
     is short: the request line is unbounded under functions-framework (gunicorn's

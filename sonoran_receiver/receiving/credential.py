@@ -1,7 +1,8 @@
 """The community API key, read from the raw body before anything else reads the payload.
 
 The function is public: until the key has matched, a request must cost no more than reading
-its bytes (contract "What an unauthenticated request may cost"). So the key is taken by
+its bytes (docs/reference/contract.md "What an unauthenticated request may cost"). So the
+key is taken by
 msgspec decoding into a type that knows one member, `key`, kept as raw bytes: the whole
 body is checked to be one JSON object (NaN, trailing text and truncation refused), every
 other value is skipped without being built, no model runs and nothing is normalised.

@@ -1,4 +1,5 @@
-"""The HTTP flow of the contract, top to bottom, one early answer per step."""
+"""The HTTP flow (docs/reference/contract.md "The HTTP flow"), top to bottom, one early
+answer per step."""
 
 from __future__ import annotations
 

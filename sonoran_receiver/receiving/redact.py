@@ -1,11 +1,11 @@
 """What a trusted sender's payload must lose before it is stored: a community API key and
 `logKey`.
 
-The key belongs in the envelope's `key` member only, which nothing stores. A sender that
-also puts it inside `data`, the type or `?server=` (a misconfigured resource, a test event
-typed by hand) would otherwise have it published, and the contract promises no message ever
-holds a key. `logKey` is the credential `GET_LOGS` carries for Sonoran support's log upload
-(catalogue 3.30): nothing stored may hold it, whatever the type.
+The key belongs in the envelope's `key` member only, which nothing stores. A sender that also puts
+it inside `data`, the type or `?server=` (a misconfigured resource, a test event typed by hand)
+would otherwise have it published, and no message may ever hold a key (docs/reference/contract.md
+"Values kept as sent"). `logKey` is the credential `GET_LOGS` carries for Sonoran support's log
+upload (docs/reference/push-events.md "GET_LOGS"): nothing stored may hold it, whatever the type.
 """
 
 from __future__ import annotations

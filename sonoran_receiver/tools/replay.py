@@ -1,7 +1,7 @@
 """`python -m sonoran_receiver.tools.replay`: quarantined or dead-lettered events, published again.
 
-Neither sender retries (contract "Quarantine"), so an event our models refused is kept in the
-quarantine topic until a release that reads it is deployed. This command then:
+Neither sender retries (docs/reference/contract.md "Quarantine"), so an event our models refused is
+kept in the quarantine topic until a release that reads it is deployed. This command then:
 
 - `--from quarantine` (default): pulls `<prefix>-quarantine-pull`, re-validates each message
   with the current models and settings (`SONORAN_STRICT_TYPES`, `SONORAN_ROUTES`), publishes

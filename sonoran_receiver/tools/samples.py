@@ -1,8 +1,9 @@
 """One realistic request body per event type, without `key`, for `sonoran_receiver.tools.send`.
 
-Each body follows the shape the catalogue (section 3) says the real sender uses, which is
-not always the documented one: `data` is an object, never the one-element array some doc
-pages show, because every official consumer reads `body.data.<field>` (catalogue 0.2, 4.1).
+Each body follows the shape the real sender uses (docs/reference/push-events.md "Payloads"),
+which is not always the documented one: `data` is an object, never the one-element array
+some doc pages show, because every official consumer reads `body.data.<field>`
+(docs/reference/push-events.md "Uncertainties and contradictions").
 The ids tie the samples together (unit 57 "2-ADAM-14", dispatch call 4021, 911 call 318,
 record 88231) so a handler sees a plausible story, not noise.
 
@@ -54,7 +55,8 @@ _UNIT_61: Final[dict[str, Any]] = {
     },
 }
 
-# The dispatch call object of catalogue 3.0, as EVENT_DISPATCH_NEW carries it.
+# The dispatch call object (docs/reference/push-events.md "Dispatch call object"), as
+# EVENT_DISPATCH_NEW carries it.
 _CALL_4021: Final[dict[str, Any]] = {
     "callId": 4021,
     "origin": 0,
@@ -289,7 +291,7 @@ SAMPLES: Final[dict[str, dict[str, Any]]] = {
 
 
 def event_types() -> list[str]:
-    """The types there is a sample for, in catalogue order."""
+    """The types there is a sample for, in the order of `CANONICAL_TYPES`."""
     return list(SAMPLES)
 
 

@@ -49,7 +49,8 @@ def _rfc3339(value: str) -> str:
 
 
 class PublishedData(BaseModel):
-    """The message data object the receiver publishes (contract "The published message").
+    """The message data object the receiver publishes (docs/reference/contract.md
+    "The published message").
 
     Anyone who can publish to the topic can write these fields, so each is checked as the
     receiver would have made it: `event_id` a UUID, `received_at` RFC 3339, `server` the

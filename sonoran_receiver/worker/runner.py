@@ -100,7 +100,8 @@ class Worker:
             raise UnreadableMessage("event_id attribute differs from the data's")
         if message.attributes.get("content_key") not in (None, event.content_key):
             # The models changed the data since it was published (a newer release): the key
-            # of the data handlers see is the one the contract defines.
+            # of the data handlers see is the one defined in docs/reference/contract.md
+            # "The published message".
             logs.warning(
                 "content_key differs from the published attribute",
                 type=event.type,

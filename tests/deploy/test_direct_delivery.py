@@ -1,4 +1,4 @@
-"""Direct delivery (issue 14): a static IP on plain HTTP port 80 in front of the event function.
+"""Direct delivery: a static IP on plain HTTP port 80 in front of the event function.
 
 The Terraform is read as HCL (`terraform validate` needs the provider, which cannot be
 downloaded here); the gcloud path runs `deploy/gcloud.sh --dry-run` with a `gcloud` that

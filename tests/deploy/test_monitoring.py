@@ -152,7 +152,7 @@ def test_alerts_and_dashboard_name_defined_metrics_and_declared_labels() -> None
             assert set(re.findall(r"metric\.label\.([a-z_]+)", text)) <= declared, text
 
 
-def test_the_alerts_the_issue_asks_for_exist() -> None:
+def test_each_alert_watches_its_signal() -> None:
     def watched(key: str) -> str:
         [condition] = alert_definitions()[key]["conditions"]
         spec = condition.get("conditionThreshold") or condition["conditionAbsent"]
@@ -187,7 +187,7 @@ def test_uptime_check_probes_the_event_path_with_get_and_expects_ok() -> None:
     assert uptime["contentMatchers"] == [{"content": "ok", "matcher": "CONTAINS_STRING"}]
 
 
-def test_dashboard_shows_what_the_issue_lists() -> None:
+def test_dashboard_shows_accepted_events_answers_latency_failures_and_backlogs() -> None:
     text = render("dashboard.json")
     for needle in (
         "user/sonorancad-events-accepted",

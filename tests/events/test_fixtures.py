@@ -1,6 +1,6 @@
 """Every fixture through the real HTTP flow: accepted ones reach the local sink in their
-canonical shape, refused ones get `422` with their field paths (contract "Event types and
-normalisation", step 7 of "The HTTP flow")."""
+canonical shape, refused ones get `422` with their field paths (docs/reference/contract.md
+"Event types and normalisation", "Step 7: validate")."""
 
 from __future__ import annotations
 

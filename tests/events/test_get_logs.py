@@ -1,6 +1,6 @@
 """`GET_LOGS`'s `logKey` uploads a server's logs to Sonoran support: it must go nowhere, not
-in the published message, the answer or a log line, whatever the route (contract "The
-published message", "Logs"; catalogue 3.30)."""
+in the published message, the answer or a log line, whatever the route (docs/reference/contract.md
+"The published message", "Logs"; docs/reference/push-events.md "GET_LOGS")."""
 
 from __future__ import annotations
 

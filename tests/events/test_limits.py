@@ -1,6 +1,6 @@
-"""Normalisation stays linear whatever a trusted sender puts in a body (issue 10.2; contract
-"What an unauthenticated request may cost": "After the key has matched, normalisation is
-still linear (no hash collisions of crafted integers, capped list lengths)").
+"""Normalisation stays linear whatever a trusted sender puts in a body: after the key has
+matched, no hash collisions of crafted integers, and capped list lengths
+(docs/reference/contract.md "What an unauthenticated request may cost", "Limits").
 
 Python hashes an integer to itself modulo 2^61 - 1, the same in every process: multiples of
 that number all collide, and a `set` of them is quadratic. These tests send such integers

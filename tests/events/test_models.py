@@ -1,6 +1,6 @@
 """The event models as a package: one model per canonical type, documented in the schema, one
-answer whichever validation path a body takes, errors without inputs (contract "Event types
-and normalisation"; style habits 4 to 7 and 11)."""
+answer whichever validation path a body takes, errors without inputs (docs/reference/contract.md
+"Event types and normalisation", "Error bodies")."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""Values are kept as sent (issue 11.1; contract "Event types and normalisation", its last two
-bullets): an integer stays an integer where any number is taken, an integer outside an
-enumeration's documented values is kept, only a value of the wrong kind fails, and
-`EVENT_911` keeps its identity lists beside their union. `docs/events-normalisation.md`
-lists every change a value undergoes; these tests hold the code to it."""
+"""Values are kept as sent (docs/reference/contract.md "Values kept as sent"): an integer stays an
+integer where any number is taken, an integer outside an enumeration's documented values is kept,
+only a value of the wrong kind fails, and `EVENT_911` keeps its identity lists beside their union.
+`docs/events-normalisation.md` lists every change a value undergoes; these tests hold the code to
+it."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from sonoran_receiver.tools.samples import sample_body
 from tests.support.bodies import EVENT_911_DATA
 from tests.support.stand_in import WEBHOOK_PATH, Answer, StandIn
 
-# Canonical shapes (contract "Event types and normalisation"; catalogue 3.4, 3.8, 3.15).
+# Canonical shapes (docs/reference/contract.md "Event types and normalisation").
 CALL_911: dict[str, Any] = EVENT_911_DATA
 DISPATCH_NEW: dict[str, Any] = sample_body("EVENT_DISPATCH_NEW")["data"]
 

@@ -1,4 +1,4 @@
-"""The content key: every serialisation choice pinned by golden values (style habit 13).
+"""The content key: every serialisation choice pinned by golden values.
 
 A consumer compares keys across processes and releases, so a change of key for the same
 event is a breaking change: these values were computed once from the contract's definition

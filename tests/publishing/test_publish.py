@@ -1,6 +1,6 @@
-"""The published message, pulled back from the real Pub/Sub emulator (contract "The published
-message"): data and attributes exactly as promised, no key, a fresh event_id per request
-and a stable content_key."""
+"""The published message, pulled back from the real Pub/Sub emulator (docs/reference/contract.md
+"The published message"): data and attributes exactly as promised, no key, a fresh event_id per
+request and a stable content_key."""
 
 from __future__ import annotations
 

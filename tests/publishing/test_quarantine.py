@@ -1,5 +1,5 @@
-"""Quarantine (contract "Quarantine"): after a good key, a body refused at the type or
-validation step is still answered 400/422 and is stored, as sent, before the answer; a body
+"""Quarantine (docs/reference/contract.md "Quarantine"): after a good key, a body refused at the
+type or validation step is still answered 400/422 and is stored, as sent, before the answer; a body
 refused before the key is never stored. Against the real Pub/Sub emulator, and locally."""
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ _TYPES = (
 @pytest.mark.parametrize("strict", ["false", "true"])
 def test_nothing_with_a_good_key_disappears(tmp_path: Path, strict: str) -> None:
     """Every 2xx or 4xx answer to a body with a good key comes with one stored message: the
-    published event or its quarantine message (contract "Quarantine")."""
+    published event or its quarantine message (docs/reference/contract.md "Quarantine")."""
     sink = tmp_path / "sink.jsonl"
     client = build_app(
         event_env(

@@ -1,4 +1,5 @@
-"""No bad input gives a 5xx, and the key never comes back (contract, "The HTTP flow").
+"""No bad input gives a 5xx, and the key never comes back (docs/reference/contract.md
+"The HTTP flow").
 
 Three sources of bad input: a hand-written list of the classic ones, each with the answer the
 contract's step gives it; at least 10,000 generated requests (hypothesis) through the Flask

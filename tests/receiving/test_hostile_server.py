@@ -1,4 +1,4 @@
-"""Hostile traffic against the real server (functions-framework's gunicorn), issue 10.3.
+"""Hostile traffic against the real server (functions-framework's gunicorn).
 
 Nothing past `SONORAN_MAX_BODY_BYTES` is held in memory, whatever the framing; a body that
 comes slowly or never is cut off at `SONORAN_BODY_TIMEOUT_S` with a `408`; broken framing is
@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.server]
 PEAK_GUARD_MIB = 100
 # Bodies under the limit are read whole and only their key is decoded (credential.py):
 # eight 1 MiB bodies of `{"":{}}` at once measured under 8 MiB. A full parse of each
-# (pydantic-core, `json.loads`) builds 10 to 30 MiB, so eight of them break the issue's
+# (pydantic-core, `json.loads`) builds 10 to 30 MiB, so eight of them break the
 # 50 MiB target: this guards the key-first read.
 PARSED_PEAK_GUARD_MIB = 50
 DEADLINE_S = "1"
@@ -117,7 +117,7 @@ def test_eight_32_mib_wrong_key_bodies_are_never_held_in_memory(
 def test_eight_wrong_key_bodies_of_empty_objects_are_401_in_bounded_memory(
     start_receiver: Callable[..., RunningServer],
 ) -> None:
-    # The issue's shape: `data` as 1 MiB of `{"":{}}`, the most JSON objects per byte.
+    # The densest shape: `data` as 1 MiB of `{"":{}}`, the most JSON objects per byte.
     server = start_receiver()
     parts = post(empty_objects())
     peak = PeakMemory(worker_pid(server))
@@ -137,7 +137,7 @@ def test_eight_wrong_key_bodies_of_empty_objects_are_401_in_bounded_memory(
 def test_a_wrong_key_body_built_to_be_slow_is_401_and_the_next_event_still_200(
     start_receiver: Callable[..., RunningServer], hostile: bytes
 ) -> None:
-    # Issue 10: a colliding `callId` list once held a thread for 10 s before its 401. Nothing
+    # A colliding `callId` list once held a thread for 10 s before its 401. Nothing
     # but the key is read before it matches; timing is the benchmark's (bench_hostile.py).
     server = start_receiver()
     answers = concurrently(8, lambda: exchange(server.port, post(hostile)))

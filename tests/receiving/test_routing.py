@@ -1,4 +1,5 @@
-"""Routing (contract "Routing"): what each action does, seen in the real Pub/Sub emulator.
+"""Routing (docs/reference/contract.md "Routing"): what each action does, seen in the real Pub/Sub
+emulator.
 
 Each test also sends an event that the table publishes, so "nothing was published" is
 checked against a subscription that demonstrably receives.

@@ -1,5 +1,5 @@
 """API keys: several for rotation, a file re-read on change and on a timer, constant-time
-comparison, ASCII-only case folding (contract, "The HTTP flow", step 5; issues 10.7, 12.3)."""
+comparison, ASCII-only case folding (docs/reference/contract.md "Step 5: key")."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def test_key_file_is_reread_when_it_changes(tmp_path: Path) -> None:
 
 
 def test_key_file_is_reread_on_a_timer_when_mtime_and_size_stay_the_same(tmp_path: Path) -> None:
-    # A new secret version of the same length may show with the same mtime (issue 12.3).
+    # A new secret version of the same length may show with the same mtime.
     key_file = key_file_holding(tmp_path, "key-aaaa\n")
     period_s = 1.0
     ring = KeyRing((), key_file, reload_period_s=period_s)

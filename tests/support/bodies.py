@@ -7,7 +7,8 @@ from typing import Any
 
 from tests.support.app import TEST_KEY
 
-# Catalogue 3.15: the shape the FiveM framework reads from the real sender.
+# The shape the FiveM framework reads from the real sender (docs/reference/push-events.md
+# "EVENT_911").
 EVENT_911_DATA: dict[str, Any] = {
     "call": {
         "callId": 318,

@@ -1,4 +1,4 @@
-"""Bodies of integers that all have the same Python hash (issue 10.2), for the model tests
+"""Bodies of integers that all have the same Python hash, for the model tests
 (`tests/events/test_limits.py`) and the validation benchmark (`bench/bench_validation.py`).
 
 Python hashes an integer to its value modulo the prime 2^61 - 1, in every process alike
@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 PRIME = 2**61 - 1
-# Each id list and the spelling folded into it (contract "Event types and normalisation"):
+# Each id list and the spelling folded into it (docs/reference/contract.md
+# "Event types and normalisation"):
 # (event type, list field, other spelling).
 FOLDED_LISTS = (
     ("EVENT_DISPATCH_CLOSED", "callIds", "callId"),
@@ -22,7 +23,7 @@ FOLDED_LISTS = (
     ("EVENT_PAGER_REBORN", "identIds", "players"),
 )
 EXAMPLE_KEY = "ABCDEF0123456789"
-"""The catalogue's example key, as in `tests/fixtures/`; tests put the one they need."""
+"""The example key of `tests/fixtures/`; tests put the one they need."""
 
 
 def colliding_ids(count: int) -> list[int]:

@@ -5,7 +5,7 @@ receiver must hand on: `{"description", "request", "expected": {"type", "data"}}
 `tests/fixtures/invalid/*.json`: requests a model refuses, with the field paths of the `422`
 answer: `{"description", "request", "expected": {"status", "paths"}}`.
 
-Every request carries the catalogue's example key; `body(key)` puts the one a test needs.
+Every request carries the same example key; `body(key)` puts the one a test needs.
 Standard library only, so load tests and benchmarks can use it without the test stack.
 """
 

@@ -1,4 +1,4 @@
-"""The replay command (contract "Quarantine", issue 11 item 3), end to end on the emulator.
+"""The replay command (docs/reference/contract.md "Replay"), end to end on the emulator.
 
 Events are quarantined by the real app under `SONORAN_STRICT_TYPES=true` (an unknown type is
 refused) and replayed with strict types off, which stands in for a release whose models now

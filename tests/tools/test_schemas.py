@@ -1,5 +1,5 @@
 """The exported JSON Schemas and the README's event table come from the models and stay in step
-with them (`make schema`; style habit 11), and they describe what is really published."""
+with them (`make schema`), and they describe what is really published."""
 
 from __future__ import annotations
 

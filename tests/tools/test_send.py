@@ -256,7 +256,8 @@ def test_samples_are_request_bodies_without_key_and_with_object_data(event_type:
     body = sample_body(event_type)
     assert body["type"] == event_type
     assert "key" not in body
-    # The real sender's `data` is an object, whatever some doc pages show (catalogue 4.1).
+    # The real sender's `data` is an object, whatever some doc pages show
+    # (docs/reference/push-events.md "Uncertainties and contradictions").
     assert isinstance(body["data"], dict)
 
 
