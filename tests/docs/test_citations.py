@@ -42,17 +42,17 @@ OUTSIDE = re.compile(
 )
 
 
-def text_files() -> list[Path]:
-    """Every tracked text file (what a fresh clone holds), `.git` aside."""
+def tracked_files() -> list[Path]:
+    """Every tracked file (what a fresh clone holds), `.git` aside."""
     listed = subprocess.run(
         ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
     ).stdout.decode("utf-8")
-    paths = [ROOT / name for name in listed.split("\0") if name]
-    return sorted(
-        path
-        for path in paths
-        if path.is_file() and (path.suffix in TEXT_SUFFIXES or path.name in TEXT_NAMES)
-    )
+    return sorted(path for name in listed.split("\0") if name and (path := ROOT / name).is_file())
+
+
+def is_citing(path: Path) -> bool:
+    """The kinds of file that cite the reference: code, scripts, Terraform, docs, data."""
+    return path.suffix in TEXT_SUFFIXES or path.name in TEXT_NAMES
 
 
 def line_of(text: str, offset: int) -> int:
@@ -101,18 +101,27 @@ def outside_references(where: str, text: str) -> list[str]:
     ]
 
 
-def tracked() -> Iterator[tuple[str, str]]:
-    for path in text_files():
-        yield path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")
+def texts(paths: list[Path]) -> Iterator[tuple[str, str]]:
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue  # not text: nothing in it is read as a reference
+        yield path.relative_to(ROOT).as_posix(), text
 
 
 def test_every_cited_heading_exists_in_the_cited_page() -> None:
-    assert [problem for where, text in tracked() for problem in broken_citations(where, text)] == []
+    citing = [path for path in tracked_files() if is_citing(path)]
+    assert [
+        problem for where, text in texts(citing) for problem in broken_citations(where, text)
+    ] == []
 
 
 def test_no_file_points_outside_the_repository_or_at_an_issue_number() -> None:
     assert [
-        problem for where, text in tracked() for problem in outside_references(where, text)
+        problem
+        for where, text in texts(tracked_files())
+        for problem in outside_references(where, text)
     ] == []
 
 
