@@ -70,6 +70,22 @@ class Names:
         return f"{self.prefix}-worker"
 
     @property
+    def events_topic(self) -> str:
+        return f"{self.prefix}-events"
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return f"{self.prefix}-events-dead-letter"
+
+    @property
+    def quarantine_topic(self) -> str:
+        return f"{self.prefix}-quarantine"
+
+    @property
+    def worker_push_subscription(self) -> str:
+        return f"{self.prefix}-worker-push"
+
+    @property
     def dead_letter_subscription(self) -> str:
         return f"{self.prefix}-events-dead-letter"
 
