@@ -46,7 +46,8 @@ function details(event) {
       const said = run.ok ? "ok" : `failed: ${run.error ?? "raised"}`;
       worker.append(el("li", run.ok ? "ok" : "failed", `${name} (${run.where}): ${said}`));
     }
-    const deliveries = event.deliveries ? ` after ${event.deliveries} deliveries` : "";
+    const count = event.deliveries;
+    const deliveries = count ? ` (${count} ${count === 1 ? "delivery" : "deliveries"})` : "";
     box.append(el("h3", "", `What the worker did${deliveries}`), worker);
   }
   if (event.problems.length || event.sent !== null) {
