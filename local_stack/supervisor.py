@@ -104,6 +104,9 @@ def taken_ports(ports: Ports) -> list[str]:
     taken = []
     for variable, port in ports.named().items():
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As the servers bind: connections of a stack just stopped (TIME_WAIT) do not
+            # make the port taken, a listening process does.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((HOST, port))
             except OSError:
