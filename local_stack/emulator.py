@@ -22,12 +22,12 @@ HTTP_TIMEOUT_S: Final = 10.0
 # Debian package comes from Google's Cloud SDK apt repository; gcloud installed by Google's
 # own installer (macOS, or a tarball) adds the component with its component manager.
 INSTALL_LINES: Final = (
-    "Debian/Ubuntu: sudo apt-get install default-jre-headless google-cloud-cli-pubsub-emulator"
-    "   (from Google's Cloud SDK apt repository: https://cloud.google.com/sdk/docs/install#deb;"
-    " gcloud from Google's installer instead: gcloud components install pubsub-emulator beta)",
-    "macOS: brew install openjdk && brew install --cask google-cloud-sdk"
-    " && gcloud components install pubsub-emulator beta",
-    "Windows: inside WSL (Ubuntu), the Debian/Ubuntu line above",
+    "Debian/Ubuntu: sudo apt-get install default-jre-headless google-cloud-cli-pubsub-emulator",
+    "  (from Google's Cloud SDK apt repository: https://cloud.google.com/sdk/docs/install#deb)",
+    "  or, with gcloud from Google's installer: gcloud components install pubsub-emulator beta",
+    "macOS: brew install openjdk && brew install --cask google-cloud-sdk",
+    "  then: gcloud components install pubsub-emulator beta",
+    "Windows: inside WSL (Ubuntu), the Debian/Ubuntu lines above",
 )
 
 
