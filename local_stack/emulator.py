@@ -7,16 +7,14 @@ The REST client uses the standard library only, as `verify`'s local backend does
 
 from __future__ import annotations
 
-import json
 import shutil
-import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-HTTP_TIMEOUT_S: Final = 10.0
+from sonoran_receiver.tools.verify_backends import emulator_call
 
 # What to install, per platform, when java or the emulator component is missing. The
 # Debian package comes from Google's Cloud SDK apt repository; gcloud installed by Google's
@@ -73,10 +71,6 @@ def emulator_environ(environ: Mapping[str, str]) -> dict[str, str]:
     return child
 
 
-class EmulatorError(Exception):
-    """The emulator refused a call or did not answer; the text holds no message data."""
-
-
 @dataclass(frozen=True)
 class EmulatorRest:
     """The emulator's REST API (the same paths as Pub/Sub's) at `host`, for `project`."""
@@ -100,20 +94,5 @@ class EmulatorRest:
     def create_subscription(self, name: str, body: dict[str, Any]) -> None:
         self._call("PUT", f"/v1/{self.path('subscriptions', name)}", body)
 
-    def _call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"http://{self.host}{path}",
-            data=json.dumps(body).encode("utf-8"),
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as answer:  # noqa: S310
-                value = json.loads(answer.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            with error:
-                answered = f"the emulator answered {error.code}"
-                raise EmulatorError(f"{method} {path}: {answered}") from None
-        except (OSError, ValueError) as error:
-            raise EmulatorError(f"{method} {path}: no answer from {self.host} ({error})") from None
-        return value if isinstance(value, dict) else {}
+    def _call(self, method: str, path: str, body: dict[str, Any]) -> None:
+        emulator_call(self.host, method, path, body)

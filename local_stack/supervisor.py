@@ -28,7 +28,6 @@ from typing import Final
 
 from local_stack.emulator import (
     INSTALL_LINES,
-    EmulatorError,
     EmulatorRest,
     emulator_command,
     emulator_environ,
@@ -38,6 +37,7 @@ from local_stack.processes import Child, say
 from local_stack.resources import DEAD_LETTER_ATTEMPTS, StackNames, create_resources
 from local_stack.state import StackState, remove_state
 from sonoran_receiver.config import EVENT_TARGET, WORKER_TARGET
+from sonoran_receiver.tools.verify_backends import BackendError
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 HOST: Final = "127.0.0.1"
@@ -137,6 +137,7 @@ class Stack:
         self.rest = EmulatorRest(f"{HOST}:{self.ports.emulator}", self.project)
         self.children: list[Child] = []
         self.stopping = threading.Event()
+        self.signal_name: str | None = None
 
     # --- URLs -------------------------------------------------------------------------------
 
@@ -205,7 +206,7 @@ class Stack:
             create_resources(
                 self.rest, self.names, self.url(self.ports.worker), self.dead_letter_attempts
             )
-        except EmulatorError as error:
+        except BackendError as error:
             raise StartFailed(f"could not create the topics and subscriptions: {error}") from None
         self._wait(worker, lambda: answers_http(self.url(self.ports.worker)))
         self._wait(receiver, lambda: answers_http(self.event_url))
@@ -276,6 +277,8 @@ class Stack:
         return EXIT_STOPPED
 
     def stop(self) -> None:
+        if self.signal_name:
+            say(STACK, f"{self.signal_name}: stopping every process")
         remove_state(self.state_dir)
         # The console first (it reads the others), the emulator last (the others use it).
         for child in reversed(self.children):
@@ -310,7 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PORT_TAKEN
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
-        say(STACK, f"{signal.Signals(signum).name}: stopping every process")
+        # Nothing that takes a lock: the signal may arrive while this thread holds the
+        # terminal's (say), and the stop is announced once the main loop sees it.
+        stack.signal_name = signal.Signals(signum).name
         stack.stopping.set()
 
     signal.signal(signal.SIGINT, request_stop)

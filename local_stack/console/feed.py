@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,8 @@ QUARANTINED = "event quarantined"
 HANDLER_FAILED = "handler failed"
 WORKER_DONE = ("worker event handled", "worker handlers failed")
 REQUEST_PREFIX = "POST event "
+
+_Fill = Callable[["EventView", dict[str, Any], Mapping[str, str]], None]
 
 
 @dataclass
@@ -158,37 +160,19 @@ class Feed:
 
     def published(self, data: bytes, attributes: Mapping[str, str]) -> None:
         """A message of the events topic: an accepted event's canonical data."""
-        payload = _payload(data)
-        event_id = _text(payload.get("event_id"))
-        if event_id is None:
-            return
-        with self._changed:
-            view = self._view(event_id)
-            view.accepted = True
-            view.type = _text(payload.get("type")) or view.type
-            view.server = _text(payload.get("server")) or view.server
-            view.received_at = _text(payload.get("received_at")) or view.received_at
-            view.data = payload.get("data")
-            view.replayed_from = attributes.get("replayed_from") or view.replayed_from
-            if view.replayed_from and "publish" not in view.routes:
-                view.routes = [*view.routes, "publish"]
-            self._notify(event_id)
+        self._message(data, attributes, _fill_published)
 
     def quarantined(self, data: bytes, attributes: Mapping[str, str]) -> None:
         """A message of the quarantine topic: the data as sent and why it was refused."""
+        self._message(data, attributes, _fill_quarantined)
+
+    def _message(self, data: bytes, attributes: Mapping[str, str], fill: _Fill) -> None:
         payload = _payload(data)
         event_id = _text(payload.get("event_id"))
         if event_id is None:
             return
         with self._changed:
-            view = self._view(event_id)
-            view.reason = attributes.get("quarantine") or view.reason
-            view.type = view.type or _text(payload.get("type"))
-            view.server = view.server or _text(payload.get("server"))
-            view.received_at = view.received_at or _text(payload.get("received_at"))
-            view.sent = payload.get("data")
-            problems = payload.get("problems")
-            view.problems = problems if isinstance(problems, list) else []
+            fill(self._view(event_id), payload, attributes)
             self._notify(event_id)
 
     # --- outputs ---------------------------------------------------------------------------
@@ -241,6 +225,31 @@ class Feed:
         if event_id is not None:
             self._touched[event_id] = self._seq
         self._changed.notify_all()
+
+
+def _fill_published(
+    view: EventView, payload: dict[str, Any], attributes: Mapping[str, str]
+) -> None:
+    view.accepted = True
+    view.type = _text(payload.get("type")) or view.type
+    view.server = _text(payload.get("server")) or view.server
+    view.received_at = _text(payload.get("received_at")) or view.received_at
+    view.data = payload.get("data")
+    view.replayed_from = attributes.get("replayed_from") or view.replayed_from
+    if view.replayed_from and "publish" not in view.routes:
+        view.routes = [*view.routes, "publish"]
+
+
+def _fill_quarantined(
+    view: EventView, payload: dict[str, Any], attributes: Mapping[str, str]
+) -> None:
+    view.reason = attributes.get("quarantine") or view.reason
+    view.type = view.type or _text(payload.get("type"))
+    view.server = view.server or _text(payload.get("server"))
+    view.received_at = view.received_at or _text(payload.get("received_at"))
+    view.sent = payload.get("data")
+    problems = payload.get("problems")
+    view.problems = problems if isinstance(problems, list) else []
 
 
 def _payload(data: bytes) -> dict[str, Any]:

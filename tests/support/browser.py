@@ -9,15 +9,15 @@ DOM is built) and read over the driver.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+
+from tests.support.emulator import require
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -41,12 +41,7 @@ def browser_problem() -> str | None:
 
 
 def require_browser() -> None:
-    problem = browser_problem()
-    if problem is None:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"a browser is needed under CI=true: {problem}", pytrace=False)
-    pytest.skip(f"no browser: {problem}")
+    require(browser_problem(), "a browser")
 
 
 @contextmanager

@@ -58,14 +58,17 @@ _READY_TIMEOUT_S = 90.0
 _STOP_TIMEOUT_S = 15.0
 
 
-def require_emulator() -> None:
-    """Fail under CI=true, skip elsewhere, when the emulator cannot run."""
-    problem = emulator_problem()
+def require(problem: str | None, what: str) -> None:
+    """Fail under CI=true, skip elsewhere, when `problem` says why `what` cannot run."""
     if problem is None:
         return
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"Pub/Sub emulator needed under CI=true: {problem}", pytrace=False)
-    pytest.skip(f"Pub/Sub emulator unavailable: {problem}")
+        pytest.fail(f"{what} needed under CI=true: {problem}", pytrace=False)
+    pytest.skip(f"{what} unavailable: {problem}")
+
+
+def require_emulator() -> None:
+    require(emulator_problem(), "Pub/Sub emulator")
 
 
 @dataclass

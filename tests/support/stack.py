@@ -73,8 +73,13 @@ class RunningStack:
             try:
                 self.interrupt(signal.SIGTERM)
             except subprocess.TimeoutExpired:
+                # A stuck supervisor: its children have sessions of their own, so each
+                # group goes too, or they would outlive the test.
                 self.process.kill()
                 self.process.wait(timeout=STOP_TIMEOUT_S)
+                for pid in self.pids.values():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pid, signal.SIGKILL)
 
 
 def stack_ports() -> dict[str, int]:
