@@ -5,8 +5,9 @@
 
 Both read the running stack's state file (its URLs, emulator, project, prefix and worker log)
 and run the project's own commands with it: `verify --local` with the dev key of the settings
-(`SONORAN_API_KEYS`, as the stack's receiver got them), and `replay` with the stack's
-emulator and the settings' SONORAN_STRICT_TYPES and SONORAN_ROUTES.
+(`SONORAN_API_KEYS` of the shell, .env or .env.example, as the stack's receiver got them),
+and `replay` with the stack's emulator and the settings' SONORAN_STRICT_TYPES and
+SONORAN_ROUTES.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Final
 
 from local_stack.state import StackState, dev_key
 from sonoran_receiver.tools import replay, verify
+from sonoran_receiver.tools.env_file import EnvFileError, environment
+from sonoran_receiver.tools.run_local import ENV_FILES
 from sonoran_receiver.tools.send import KEY_ENV
 
 EXIT_NO_STACK: Final = 2
@@ -67,10 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if state is None:
         print(f"no stack runs from {args.state_dir}: start one with `make stack`", file=sys.stderr)
         return EXIT_NO_STACK
+    try:
+        environ = environment(ENV_FILES, os.environ)
+    except EnvFileError as problem:
+        print(problem, file=sys.stderr)
+        return EXIT_NO_STACK
     if args.command == "verify":
-        return verify_stack(state, os.environ)
+        return verify_stack(state, environ)
     extra = [*(["--from", args.source] if args.source else []), *(["--dry-run"] * args.dry_run)]
-    return replay_stack(state, os.environ, extra)
+    return replay_stack(state, environ, extra)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ receiver and the console, in the foreground, until Ctrl-C (SIGINT) or SIGTERM st
         [--worker-port 8081] [--prefix sonorancad] [--state-dir .stack]
 
 Every process listens on 127.0.0.1 only (the dev key is public). Exit status: 0 after a
-requested stop, 1 when a process failed to start or died, 2 when a port is taken, 3 when
-Java or the emulator component is missing (with what to install).
+requested stop, 1 when a process failed to start or died, 2 when a port is taken or a line
+of .env cannot be read, 3 when Java or the emulator component is missing (with what to
+install). The settings are `make run`'s (sonoran_receiver/tools/env_file.py reads them).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from local_stack.processes import Child, say
 from local_stack.resources import DEAD_LETTER_ATTEMPTS, StackNames, create_resources
 from local_stack.state import StackState, remove_state
 from sonoran_receiver.config import EVENT_TARGET, WORKER_TARGET
+from sonoran_receiver.tools.env_file import EnvFileError, environment
+from sonoran_receiver.tools.run_local import ENV_FILES
 from sonoran_receiver.tools.verify_backends import BackendError
 
 ROOT: Final = Path(__file__).resolve().parent.parent
@@ -48,7 +51,7 @@ STACK: Final = "stack"
 
 EXIT_STOPPED: Final = 0
 EXIT_FAILED: Final = 1
-EXIT_PORT_TAKEN: Final = 2
+EXIT_PORT_TAKEN: Final = 2  # and a settings file that cannot be read
 EXIT_MISSING: Final = 3
 
 # Set by the deploy for the event function only (deploy/gcloud.sh EVENT_ENV).
@@ -302,7 +305,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     problem = emulator_problem()
     if problem is not None:
         return _missing(problem)
-    stack = Stack(args, os.environ)
+    try:
+        # `make run`'s settings: the shell's variables, then .env, then .env.example.
+        environ = environment(ENV_FILES, os.environ)
+    except EnvFileError as problem:
+        print(f"make stack: {problem}", file=sys.stderr)
+        return EXIT_PORT_TAKEN
+    stack = Stack(args, environ)
     taken = taken_ports(stack.ports)
     if taken:
         print(
