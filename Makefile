@@ -95,9 +95,34 @@ openapi: $(VENV)/.runtime
 # --- replay ----------------------------------------------------------------------------------
 # Quarantined events the current models accept, back to the events topic (docs/quarantine.md):
 # make replay PROJECT=p [PREFIX=sonorancad] [FROM=dead-letter] [DRY_RUN=1]. Run it with the
-# SONORAN_STRICT_TYPES and SONORAN_ROUTES the event function is deployed with.
+# SONORAN_STRICT_TYPES and SONORAN_ROUTES the event function is deployed with. Without
+# PROJECT while `make stack` runs here, it replays the stack's emulator (docs/local-stack.md).
 .PHONY: replay
 
 replay: $(VENV)/.runtime
-	$(BIN)/python -m sonoran_receiver.tools.replay $(if $(PROJECT),--project "$(PROJECT)") \
-	  $(if $(PREFIX),--prefix "$(PREFIX)") $(if $(FROM),--from "$(FROM)") $(if $(DRY_RUN),--dry-run)
+	@if [ -z "$(PROJECT)" ] && [ -f "$(STACK_DIR)/stack.json" ]; then \
+	  exec $(BIN)/python -m local_stack.commands --state-dir "$(STACK_DIR)" replay \
+	    $(if $(FROM),--from "$(FROM)") $(if $(DRY_RUN),--dry-run); \
+	else \
+	  exec $(BIN)/python -m sonoran_receiver.tools.replay $(if $(PROJECT),--project "$(PROJECT)") \
+	    $(if $(PREFIX),--prefix "$(PREFIX)") $(if $(FROM),--from "$(FROM)") $(if $(DRY_RUN),--dry-run); \
+	fi
+
+# --- the whole pipeline locally --------------------------------------------------------------
+# make stack: the Pub/Sub emulator with the deployment's topics and subscriptions, the worker
+# fed by its push subscription, the receiver and the console, in the foreground until Ctrl-C
+# (docs/local-stack.md). Needs Java and gcloud's Pub/Sub emulator component; `make run` does
+# not. Settings as `make run`; ports are make variables. make verify-local proves it.
+CONSOLE_PORT ?= 8090
+EMULATOR_PORT ?= 8085
+WORKER_PORT ?= 8081
+STACK_DIR ?= .stack
+.PHONY: stack verify-local
+
+stack: $(VENV)/.runtime
+	@exec $(BIN)/python -m local_stack --port $(PORT) --console-port $(CONSOLE_PORT) \
+	  --emulator-port $(EMULATOR_PORT) --worker-port $(WORKER_PORT) --state-dir "$(STACK_DIR)" \
+	  $(if $(PREFIX),--prefix "$(PREFIX)")
+
+verify-local: $(VENV)/.runtime
+	@exec $(BIN)/python -m local_stack.commands --state-dir "$(STACK_DIR)" verify

@@ -37,12 +37,13 @@ from pathlib import Path
 from google.cloud.pubsub_v1.types import BatchSettings
 
 from handlers import build_plan
+from local_stack.emulator import emulator_problem
 from sonoran_receiver.config import EVENT_TARGET, load_settings
 from sonoran_receiver.keys import KeyRing
 from sonoran_receiver.publishing.pubsub import PubSubSink
 from sonoran_receiver.receiving.flow import HttpRequest, Receiver
 from tests.support.bodies import EVENT_911_DATA
-from tests.support.emulator import PubSubEmulator, TestTopic, emulator_problem
+from tests.support.emulator import PubSubEmulator, TestTopic
 
 KEY = "bench-key-7d41c2aa"
 SETTINGS = {

@@ -46,8 +46,9 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from local_stack.emulator import emulator_problem
 from tests.support.bodies import EVENT_911_DATA
-from tests.support.emulator import PubSubEmulator, TestTopic, emulator_problem
+from tests.support.emulator import PubSubEmulator, TestTopic
 from tests.support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -855,7 +855,8 @@ remove_source_stage() {
 
 # gcloud uploads the directory given to --source (minus what a .gcloudignore
 # in it names): a temporary copy of the allow-list, so nothing else in the
-# checkout (.env, tests, notes) can reach the bucket.
+# checkout (.env, tests, notes, local_stack/ with the local console) can reach
+# the bucket.
 note "Source: a temporary directory holding only the files the functions run"
 if ((DRY_RUN)); then
   SOURCE_STAGE="STAGED_SOURCE_DIR"

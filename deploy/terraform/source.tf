@@ -8,6 +8,7 @@ locals {
   # environment), so a change to the docs, tests or deploy files does not
   # change the archive's hash and rebuilds nothing. deploy/gcloud.sh stages the
   # same files, and .gcloudignore allow-lists them for a hand-run gcloud.
+  # local_stack/ (`make stack` and its console) is a local tool: never listed.
   source_top_files = ["main.py", "requirements.txt"]
   source_packages  = ["sonoran_receiver", "handlers"]
   source_files = sort(concat(

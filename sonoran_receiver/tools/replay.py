@@ -460,7 +460,7 @@ def _plan(arguments: argparse.Namespace, settings: Settings) -> Plan:
     )
 
 
-def _subscriber(emulator_host: str | None) -> Any:
+def subscriber_client(emulator_host: str | None) -> Any:
     if emulator_host is None:
         return pubsub_v1.SubscriberClient()
     # As the client does when it finds PUBSUB_EMULATOR_HOST: plain text, no credentials.
@@ -495,7 +495,7 @@ def main(
     replayer: Replayer | None = None
     status = 0
     try:
-        subscriber = _subscriber(settings.pubsub_emulator_host)
+        subscriber = subscriber_client(settings.pubsub_emulator_host)
         replayer = Replayer(plan, settings, subscriber=subscriber, sink=sink, out=out, err=err)
         try:
             replayer.run()

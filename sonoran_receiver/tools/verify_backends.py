@@ -70,6 +70,22 @@ class Names:
         return f"{self.prefix}-worker"
 
     @property
+    def events_topic(self) -> str:
+        return f"{self.prefix}-events"
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return f"{self.prefix}-events-dead-letter"
+
+    @property
+    def quarantine_topic(self) -> str:
+        return f"{self.prefix}-quarantine"
+
+    @property
+    def worker_push_subscription(self) -> str:
+        return f"{self.prefix}-worker-push"
+
+    @property
     def dead_letter_subscription(self) -> str:
         return f"{self.prefix}-events-dead-letter"
 
@@ -387,21 +403,26 @@ class LocalBackend:
         return len(received)
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"http://{self.emulator_host}{path}",
-            data=json.dumps(body).encode("utf-8"),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as answer:  # noqa: S310
-                value = json.loads(answer.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            with error:
-                if error.code == 404:
-                    raise NotFound(f"{path} not found") from None
-                raise BackendError(f"the emulator answered {error.code}") from None
-        except (OSError, ValueError) as error:
-            reason = f"the emulator at {self.emulator_host} did not answer: {error}"
-            raise BackendError(reason) from None
-        return value if isinstance(value, dict) else {}
+        return emulator_call(self.emulator_host, "POST", path, body)
+
+
+def emulator_call(host: str, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One call of the emulator's REST API (Pub/Sub's paths) at `host`; its JSON answer."""
+    request = urllib.request.Request(
+        f"http://{host}{path}",
+        data=json.dumps(body).encode("utf-8"),
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as answer:  # noqa: S310
+            value = json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        with error:
+            if error.code == 404:
+                raise NotFound(f"{path} not found") from None
+            raise BackendError(f"{method} {path}: the emulator answered {error.code}") from None
+    except (OSError, ValueError) as error:
+        reason = f"the emulator at {host} did not answer: {error}"
+        raise BackendError(reason) from None
+    return value if isinstance(value, dict) else {}

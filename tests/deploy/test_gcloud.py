@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.test_terraform import archive_files
+from tests.deploy.test_terraform import LOCAL_STACK_SAMPLE, archive_files
 from tests.support.app import ROOT
 from tests.support.deploy import (
     GCLOUD_SCRIPT,
@@ -380,6 +380,16 @@ def test_image_repository_has_cleanup_policies_that_keep_the_latest_images() -> 
     }
     assert policies["keep-most-recent"]["action"] == {"type": "Keep"}
     assert policies["keep-most-recent"]["mostRecentVersions"] == {"keepCount": 5}
+
+
+def test_the_local_stack_and_its_console_are_never_staged() -> None:
+    finished = run_script("--dry-run", "--project", PROJECT)
+    staged = [line for line in finished.stdout.splitlines() if line.startswith("# staged: ")]
+    assert staged
+    for path in LOCAL_STACK_SAMPLE:
+        assert (ROOT / path).is_file(), path  # it exists, and still it is left out
+        assert f"# staged: {path}" not in staged
+    assert not any(line.startswith("# staged: local_stack/") for line in staged)
 
 
 def test_source_is_a_staged_copy_of_the_same_allow_list_as_terraform() -> None:

@@ -641,6 +641,15 @@ def test_event_function_may_publish_to_the_quarantine_topic_and_knows_it() -> No
 # --- source --------------------------------------------------------------------------------
 
 
+# Files of `make stack` and its console, which no deploy path may take.
+LOCAL_STACK_SAMPLE = (
+    "local_stack/supervisor.py",
+    "local_stack/console/app.py",
+    "local_stack/console/templates/index.html",
+    "local_stack/console/static/console.js",
+)
+
+
 def archive_files() -> list[str]:
     """What Terraform's fileset() puts in the archive, from source.tf's own lists."""
     locals_ = config()["locals"]
@@ -667,7 +676,17 @@ def test_source_archive_holds_only_what_the_functions_run() -> None:
         assert path.endswith(".py") or path == "requirements.txt", path
     for left_out in ("README.md", "Makefile", ".env", ".env.example", ".gcloudignore"):
         assert left_out not in files
-    for directory in ("docs/", "tests/", "deploy/", "bench/", ".venv", ".git/", "schemas/"):
+    # local_stack/: `make stack` and its console, a local tool that is never deployed.
+    for directory in (
+        "docs/",
+        "tests/",
+        "deploy/",
+        "bench/",
+        ".venv",
+        ".git/",
+        "schemas/",
+        "local_stack/",
+    ):
         assert not any(path.startswith(directory) for path in files), directory
 
 
@@ -718,7 +737,8 @@ def test_archive_is_built_from_the_allow_list_and_named_by_its_hash() -> None:
 def test_gcloudignore_allows_exactly_the_archive_files(tmp_path: Path) -> None:
     # gcloud "very closely mimics the semantics of Git's gitignore file" (its gcloudignore.py):
     # git itself reads the file here, over a copy of the checkout's paths.
-    for path in [*archive_files(), "README.md", ".env", "docs/deploy.md", "tests/test_x.py"]:
+    left_out = ["README.md", ".env", "docs/deploy.md", "tests/test_x.py", *LOCAL_STACK_SAMPLE]
+    for path in [*archive_files(), *left_out]:
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).touch()
     (tmp_path / "sonoran_receiver" / "__pycache__").mkdir()

@@ -5,8 +5,9 @@ port. Tests talk to it with the real google-cloud-pubsub client; nothing is mock
 
 API (tests/conftest.py wires it into fixtures; load and fault tests reuse it):
 
-- `emulator_problem() -> str | None`: why the emulator cannot run here (no `gcloud`, no
-  `java`, no pubsub emulator component), or None. `require_emulator()` turns a problem
+- `emulator_problem() -> str | None` (local_stack/emulator.py, which `make stack` asks
+  too): why the emulator cannot run here (no `gcloud`, no `java`, no pubsub emulator
+  component), or None. `require_emulator()` turns a problem
   into `pytest.fail` under `CI=true` and `pytest.skip` elsewhere, both with the reason.
 - `PubSubEmulator(project, log_path, port=None)`: `.start()` runs it (again, on the same
   port) and waits until it answers; `.stop()` kills its process group (gcloud's Python and
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -50,6 +50,7 @@ from google.cloud import pubsub_v1
 from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 
+from local_stack.emulator import emulator_command, emulator_environ, emulator_problem
 from tests.support.server import free_port
 
 PROJECT = "sonoran-test"
@@ -57,32 +58,17 @@ _READY_TIMEOUT_S = 90.0
 _STOP_TIMEOUT_S = 15.0
 
 
-def emulator_problem() -> str | None:
-    """Why the emulator cannot run on this machine, or None when it can."""
-    gcloud = shutil.which("gcloud")
-    if gcloud is None:
-        return "gcloud is not installed (Debian: google-cloud-cli)"
-    if shutil.which("java") is None:
-        return "java is not installed (Debian: default-jre-headless)"
-    # The component lives beside gcloud's SDK root, whether installed by apt or by the
-    # SDK's own installer (bin/gcloud -> ../platform/pubsub-emulator).
-    sdk_root = Path(gcloud).resolve().parent.parent
-    if not (sdk_root / "platform" / "pubsub-emulator").is_dir():
-        return (
-            "the Pub/Sub emulator component is not installed "
-            "(Debian: google-cloud-cli-pubsub-emulator)"
-        )
-    return None
-
-
-def require_emulator() -> None:
-    """Fail under CI=true, skip elsewhere, when the emulator cannot run."""
-    problem = emulator_problem()
+def require(problem: str | None, what: str) -> None:
+    """Fail under CI=true, skip elsewhere, when `problem` says why `what` cannot run."""
     if problem is None:
         return
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"Pub/Sub emulator needed under CI=true: {problem}", pytrace=False)
-    pytest.skip(f"Pub/Sub emulator unavailable: {problem}")
+        pytest.fail(f"{what} needed under CI=true: {problem}", pytrace=False)
+    pytest.skip(f"{what} unavailable: {problem}")
+
+
+def require_emulator() -> None:
+    require(emulator_problem(), "Pub/Sub emulator")
 
 
 @dataclass
@@ -105,28 +91,13 @@ class PubSubEmulator:
         """Start on `port` and return once it answers; raise with its output if it never does."""
         if self._process is not None:
             raise RuntimeError("the emulator is already running")
-        environ = {
-            **os.environ,
-            # gcloud must never wait for an answer on a prompt nor look for updates.
-            "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
-            "CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK": "1",
-        }
-        environ.pop("PUBSUB_EMULATOR_HOST", None)
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [
-                    "gcloud",
-                    "beta",
-                    "emulators",
-                    "pubsub",
-                    "start",
-                    f"--host-port={self.host}",
-                    f"--project={self.project}",
-                ],
+                emulator_command(self.host, self.project),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=environ,
+                env=emulator_environ(os.environ),
                 # Its own process group: stop() reaches the Java child that gcloud starts.
                 start_new_session=True,
             )
