@@ -63,6 +63,17 @@ def chunked(body: bytes, chunk_bytes: int = 64 * 1024) -> list[bytes]:
     return [head, *frames, b"0\r\n\r\n"]
 
 
+def tiny_chunks(body: bytes, extension: bytes = b"", chunk_bytes: int = 1) -> list[bytes]:
+    """A chunked POST of `body` in chunks of `chunk_bytes`, each size line carrying
+    `extension` (say `;x=...`); the wire bytes are sent in 64 KiB pieces, as a client
+    writing a prepared buffer would."""
+    head = request_head(headers={"Transfer-Encoding": "chunked"})
+    wire = b"".join(
+        b"%x%s\r\n%s\r\n" % (len(part), extension, part) for part in pieces(body, chunk_bytes)
+    )
+    return [head, *pieces(wire + b"0\r\n\r\n", 64 * 1024)]
+
+
 def pieces(data: bytes, size: int) -> Iterator[bytes]:
     for start in range(0, len(data), size):
         yield data[start : start + size]
@@ -123,6 +134,13 @@ def _send_until_answered(
 def _readable(connection: socket.socket, wait_s: float) -> bool:
     readable, _, _ = select.select([connection], [], [], wait_s)
     return bool(readable)
+
+
+def read_answer(connection: socket.socket, timeout_s: float = 30.0) -> Answer:
+    """The next answer on a connection that sent its request whole (keep-alive)."""
+    started = time.monotonic()
+    status, headers, body = _read_answer(connection, started + timeout_s)
+    return Answer(status, body, time.monotonic() - started, headers)
 
 
 def _read_answer(
@@ -217,6 +235,21 @@ def many_identities(count: int = 500_000) -> bytes:
 def empty_objects(total: int = 1_000_000) -> bytes:
     """`data` as a list of `{"": {}}`: two objects per 8 bytes, the most objects per byte."""
     return compact("EVENT_911", [{"": {}}] * ((total - 100) // 8))
+
+
+def escaped_backslashes(total: int = 940 * 1024) -> bytes:
+    """A wrong-key body whose one text is escaped backslashes (`\\\\` repeated), with one
+    `\\u0041` that makes any scan for `\\u` escapes walk all of them."""
+    prefix = b'{"key": "%s", "type": "EVENT_911", "data": {"note": "\\u0041' % WRONG_KEY.encode()
+    suffix = b'"}}'
+    return prefix + b"\\\\" * ((total - len(prefix) - len(suffix)) // 2) + suffix
+
+
+def lone_halves(total: int = 940 * 1024) -> bytes:
+    """A wrong-key body whose one text is lone surrogate halves (`\\ud83d` repeated)."""
+    prefix = b'{"key": "%s", "type": "EVENT_911", "data": {"note": "' % WRONG_KEY.encode()
+    suffix = b'"}}'
+    return prefix + b"\\ud83d" * ((total - len(prefix) - len(suffix)) // 6) + suffix
 
 
 def oversized(total: int = 32 * 1024 * 1024) -> bytes:
