@@ -1,17 +1,29 @@
 """The community API key, read from the raw body before anything else reads the payload.
 
 The function is public: until the key has matched, a request must cost no more than reading
-its bytes (contract "What an unauthenticated request may cost"). So the key is taken by
-msgspec decoding into a type that knows one member, `key`, kept as raw bytes: the whole
-body is checked to be one JSON object (NaN, trailing text and truncation refused), every
-other value is skipped without being built, no model runs and nothing is normalised.
+its bytes (docs/reference/contract.md "What an unauthenticated request may cost"). So the
+key is taken by msgspec decoding into a type that knows one member, `key`, kept as raw
+bytes: the whole body is checked to be one JSON object (NaN, trailing text and truncation
+refused), every other value is skipped without being built, no model runs and nothing is
+normalised.
 Measured on 1 MiB hostile bodies (`bench/bench_hostile.py`): about 2 ms and no memory
 beyond the body, where a full parse (pydantic-core, `json.loads`) builds 10 to 30 MiB.
 
 A repeated `key` member: the last wins, as in the full parse that follows a match.
+
+msgspec refuses a lone surrogate escape (`"\\ud83d"`, a text cut inside an emoji) even in
+a value it skips, where the flow keeps it as U+FFFD once the key has matched
+(`surrogates.py`). So a body it refuses is read once more with every surrogate escape made
+an ordinary one of the same length (`\\ud83d` -> `\\u083d`): one pass of a constant
+replacement that leaves the body valid JSON of the same shape, and the body itself is not
+changed. A key spelled with a surrogate escape, or holding a backslash then `uD8` to `uDF`,
+in a body that also holds a lone surrogate, is read so changed and does not match
+(community API keys are letters, digits and dashes).
 """
 
 from __future__ import annotations
+
+import re
 
 import msgspec
 
@@ -24,6 +36,10 @@ class _KeyOnly(msgspec.Struct):
 
 _KEY_ONLY = msgspec.json.Decoder(_KeyOnly)
 _TEXT = msgspec.json.Decoder(str)
+# `\uD` then 8-F is a surrogate escape, or the text `uD8...` after an escaped backslash:
+# either way `\u0` in its place keeps the JSON valid and its structure unchanged.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD](?=[89a-fA-F])")
+_ORDINARY_ESCAPE = rb"\\u0"
 
 
 def read_key(body: bytes) -> str:
@@ -35,7 +51,7 @@ def read_key(body: bytes) -> str:
     try:
         # msgspec skips the texts it does not build without checking their UTF-8.
         body.decode("utf-8")
-        envelope = _KEY_ONLY.decode(body)
+        envelope = _envelope(body)
     except msgspec.ValidationError:
         # A subclass of DecodeError: valid JSON of another kind than an object.
         raise BadRequest("body must be a JSON object") from None
@@ -48,3 +64,15 @@ def read_key(body: bytes) -> str:
         return _TEXT.decode(envelope.key)
     except msgspec.ValidationError:
         raise Unauthorized() from None
+
+
+def _envelope(body: bytes) -> _KeyOnly:
+    try:
+        return _KEY_ONLY.decode(body)
+    except msgspec.ValidationError:
+        raise
+    except msgspec.DecodeError:
+        ordinary = _SURROGATE_ESCAPE.sub(_ORDINARY_ESCAPE, body)
+        if ordinary == body:
+            raise
+        return _KEY_ONLY.decode(ordinary)
