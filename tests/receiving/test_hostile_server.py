@@ -30,6 +30,7 @@ from tests.support.hostile import (
     oversized,
     post,
     request_head,
+    tiny_chunks,
     worker_pid,
 )
 from tests.support.server import RunningServer
@@ -205,26 +206,76 @@ def test_malformed_chunked_body_is_a_json_400_with_a_log_line(
     assert answered_with(server, "POST event bad_request") == 1
 
 
-def test_oversized_header_block_is_refused_by_the_server_in_bounded_memory(
+def test_oversized_header_block_is_a_json_431_in_bounded_memory(
     start_receiver: Callable[..., RunningServer],
 ) -> None:
     server = start_receiver()
-    headers = {f"X-Padding-{number}": "p" * 8000 for number in range(120)}
+    headers = {f"X-Padding-{number}": "p" * 8000 for number in range(40)}
     peak = PeakMemory(worker_pid(server))
     answer = exchange(server.port, [request_head("GET", EVENT_PATH, headers)])
-    # gunicorn's own limit (100 fields of 8190 bytes) answers before the function runs.
-    assert answer.status == 431
+    # 32 fields of 8,190 bytes at most (sonoran_receiver/receiving/server_limits.py).
+    assert (answer.status, answer.json()) == (431, {"error": "request headers too large"})
     assert peak.added_mib() < PEAK_GUARD_MIB
+    assert answered_with(server, "request refused by the server") == 1
 
 
-def test_request_line_of_one_mebibyte_is_answered_in_bounded_memory(
+def test_request_line_over_8_kib_is_a_json_414_before_it_is_read_further(
     start_receiver: Callable[..., RunningServer],
 ) -> None:
-    # functions-framework sets gunicorn's `limit_request_line` to 0 (no limit) and offers
-    # no way to change it: a long line costs time and memory that grow with its square
-    # (measured in bench/RESULTS.md; docs/guarantees.md). This guards the 1 MiB figure.
+    # functions-framework sets no limit; server_limits.py sets gunicorn's to 8,190 bytes.
     server = start_receiver()
     peak = PeakMemory(worker_pid(server))
     answer = exchange(server.port, [request_head("GET", EVENT_PATH + "?q=" + "a" * 1024 * 1024)])
-    assert answer.status == 200
+    assert (answer.status, answer.json()) == (414, {"error": "request line too long"})
     assert peak.added_mib() < PEAK_GUARD_MIB
+
+
+@pytest.mark.timeout(60)
+def test_trickling_request_heads_are_cut_off_while_valid_events_get_through(
+    start_receiver: Callable[..., RunningServer],
+) -> None:
+    # Both threads taken by clients sending their request head a byte every 0.2 s.
+    server = start_receiver(event_env(SONORAN_BODY_TIMEOUT_S=DEADLINE_S, THREADS="2"))
+    head = request_head(headers={"Content-Length": "2"})
+    slow: list[Answer] = []
+
+    def trickle() -> None:
+        slow.append(exchange(server.port, [bytes([b]) for b in head], pause_s=0.2, timeout_s=30))
+
+    senders = [threading.Thread(target=trickle) for _ in range(2)]
+    for sender in senders:
+        sender.start()
+    valid = requests.post(server.event_url, data=envelope(), timeout=30)
+    for sender in senders:
+        sender.join(timeout=60)
+    assert valid.status_code == 200
+    assert [(answer.status, answer.json()) for answer in slow] == [
+        (408, {"error": "request head timeout"})
+    ] * 2
+    # Cut off at the deadline (1 s), not when the head would have ended (14 s).
+    assert all(answer.seconds < 10 for answer in slow)
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        tiny_chunks(oversized(960 * 1024)),
+        tiny_chunks(oversized(960 * 1024), b";x=" + b"e" * 4096, 1024),
+    ],
+    ids=["1-byte chunks", "4 KiB chunk extensions"],
+)
+def test_chunked_framing_that_outweighs_the_body_is_a_json_400(
+    start_receiver: Callable[..., RunningServer], parts: list[bytes]
+) -> None:
+    server = start_receiver()
+    answer = exchange(server.port, parts)
+    assert (answer.status, answer.json()) == (400, {"error": "chunked framing over its limits"})
+    assert answered_with(server, "POST event bad_request") == 1
+
+
+def test_a_chunked_event_in_ordinary_chunks_is_accepted(
+    start_receiver: Callable[..., RunningServer],
+) -> None:
+    server = start_receiver()
+    answer = exchange(server.port, tiny_chunks(envelope(), chunk_bytes=100))
+    assert answer.status == 200
