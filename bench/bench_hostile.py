@@ -363,6 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--normal-runs", type=int, default=30)
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--only", metavar="TEXT", help="measure only the kinds whose name holds TEXT (print only)"
+    )
     options = parser.parse_args(argv)
     started = datetime.now(UTC)
     clock = time.monotonic()
@@ -375,14 +378,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 8: repeated(server, eight(post(envelope())), options.normal_runs),
             }
         results = []
-        for number, case in enumerate(cases(), start=1):
+        chosen = [case for case in cases() if options.only is None or options.only in case.name]
+        for number, case in enumerate(chosen, start=1):
             runs = 1 if case.deadline_bound else options.runs
             with fresh_server(workdir, number, case.env) as server:
                 results.append((case, repeated(server, case.send, runs)))
             print(f"measured: {case.name}", file=sys.stderr)
     section = header(started, time.monotonic() - clock) + "\n" + report(baselines, results) + "\n"
     print(section)
-    if not options.no_write:
+    if not options.no_write and options.only is None:
         write(section, options.out)
     return 0
 

@@ -113,6 +113,16 @@ def test_gunicorn_error_pages_go_through_the_writer_we_replace() -> None:
     assert json.loads(body) == {"error": "request line too long"}
 
 
+def test_gunicorn_reads_the_request_head_in_larger_pieces() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        parser = RequestParser(server_config(), ours, PEER)
+        assert parser.unreader.mxchunk == 8192
+        next(parser)
+        assert parser.unreader.mxchunk == server_limits.HEAD_READ_BYTES
+
+
 def test_a_request_head_that_trickles_is_cut_off_with_408() -> None:
     server_limits.install(0.3)
     ours, theirs = socket.socketpair()
