@@ -168,7 +168,9 @@ def _read_answer(
         if not received:
             return None, {}, b""
         raise
-    return int(lines[0].split(" ", 2)[1]), headers, body
+    # Whatever follows is the server's answer to what came after this request (the rest of
+    # a body that overran its Content-Length is read as a next request, and refused).
+    return int(lines[0].split(" ", 2)[1]), headers, body[:length]
 
 
 def worker_pid(server: RunningServer) -> int:
