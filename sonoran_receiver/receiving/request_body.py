@@ -2,8 +2,8 @@
 
 gunicorn, functions-framework's server, reads a body only when the application asks, with no
 time limit of its own: a client that announces a body and sends it a byte at a time, or not
-at all, holds one of the instance's few threads for as long as it likes (issue 10.3: eight
-such clients blocked valid events for over 95 s). `RequestBody`:
+at all, holds one of the instance's few threads for as long as it likes (eight such clients
+blocked valid events for over 95 s). `RequestBody`:
 
 - never reads past `Content-Length` (the server would wait for bytes of no request);
 - gives reading the whole body one deadline, `SONORAN_BODY_TIMEOUT_S`: when it passes, the

@@ -1,4 +1,4 @@
-"""Hostile traffic against the real server (functions-framework's gunicorn), issue 10.3.
+"""Hostile traffic against the real server (functions-framework's gunicorn).
 
 Nothing past `SONORAN_MAX_BODY_BYTES` is held in memory, whatever the framing; a body that
 comes slowly or never is cut off at `SONORAN_BODY_TIMEOUT_S` with a `408`; broken framing is
@@ -138,7 +138,7 @@ def test_eight_wrong_key_bodies_of_empty_objects_are_401_in_bounded_memory(
 def test_a_wrong_key_body_built_to_be_slow_is_401_and_the_next_event_still_200(
     start_receiver: Callable[..., RunningServer], hostile: bytes
 ) -> None:
-    # Issue 10: a colliding `callId` list once held a thread for 10 s before its 401. Nothing
+    # A colliding `callId` list once held a thread for 10 s before its 401. Nothing
     # but the key is read before it matches; timing is the benchmark's (bench_hostile.py).
     server = start_receiver()
     answers = concurrently(8, lambda: exchange(server.port, post(hostile)))

@@ -1,7 +1,7 @@
 """Hostile traffic against a real server, and what it cost the server.
 
 A raw-socket HTTP/1.1 client (the hostile shapes cannot be sent with `requests`: slow or
-never-sent bodies, lying lengths, broken chunking), the hostile bodies of issue 10, and the
+never-sent bodies, lying lengths, broken chunking), the hostile bodies measured, and the
 memory of the gunicorn worker read from /proc. Used by `tests/receiving/test_hostile_server.py` and
 `bench/bench_hostile.py`. Only 127.0.0.1 is ever contacted; every exchange is bounded in
 bytes and in time.
@@ -220,7 +220,7 @@ def compact(event_type: str, data: object, key: str = WRONG_KEY) -> bytes:
 
 def colliding_integers(total: int = 495_000) -> bytes:
     """`EVENT_REMOVE_911` whose `callId` list holds multiples of 2^61-1: every one has the
-    same Python hash, so a set or dict of them costs n² (issue 10)."""
+    same Python hash, so a set or dict of them costs n²."""
     ids: list[int] = []
     size = 0
     while size < total - 100:
