@@ -208,8 +208,8 @@ def cases() -> list[Case]:
             time_target=15.0,
         ),
         Case(
-            "wrong key, 960 KiB in 1 KiB chunks (framing within its limits)",
-            one(tiny_chunks(oversized(960 * 1024), chunk_bytes=1024)),
+            "wrong key, 960 KiB in 2 KiB chunks (framing within its limits)",
+            one(tiny_chunks(oversized(960 * 1024), chunk_bytes=2048)),
             time_target=15.0,
         ),
         Case(

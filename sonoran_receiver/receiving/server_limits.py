@@ -18,7 +18,7 @@ this reaches the function (docs/reference/contract.md "Before the body").
   copies and rescans everything it holds after each read of 8 KiB, so a header block near
   its limit cost the square of its size;
 - gunicorn's chunked reader counts the framing bytes (size lines, extensions, line ends):
-  once they pass 1 KiB plus 1/128 of the body read so far (chunks under about 900 bytes
+  once they pass 1 KiB plus 1/256 of the body read so far (chunks under about 1.8 KiB
   on average, or long extensions), the body is refused, a JSON `400` from the flow. A body
   in sensible chunks costs what the same body with `Content-Length` costs, and what
   crosses the wire stays within the body limit plus that share;
@@ -53,7 +53,7 @@ MAX_HEAD_TIMEOUT_S = 10.0
 HEAD_READ_BYTES = 64 * 1024
 # A chunked body may carry this much framing, plus 1/FRAMING_SHARE of what it decoded.
 FRAMING_ALLOWANCE_BYTES = 1024
-FRAMING_SHARE = 128
+FRAMING_SHARE = 256
 # Trailers are headers after the body: nobody sends them to this function.
 MAX_TRAILER_BYTES = 8190
 
