@@ -62,6 +62,25 @@ def answered_with(server: RunningServer, message: str) -> int:
     return sum(1 for line in log_lines(server) if line["message"] == message)
 
 
+def valid_event_beside_two_slow_clients(
+    server: RunningServer, slow_parts: list[bytes], pause_s: float
+) -> tuple[int, list[Answer]]:
+    """The status of a valid event sent while two clients send `slow_parts` with `pause_s`
+    between them, and what those two got."""
+    slow: list[Answer] = []
+
+    def send_slowly() -> None:
+        slow.append(exchange(server.port, slow_parts, pause_s=pause_s, timeout_s=30))
+
+    senders = [threading.Thread(target=send_slowly) for _ in range(2)]
+    for sender in senders:
+        sender.start()
+    valid = requests.post(server.event_url, data=envelope(), timeout=30)
+    for sender in senders:
+        sender.join(timeout=60)
+    return valid.status_code, slow
+
+
 def test_body_over_the_limit_without_content_length_is_413_while_reading(
     start_receiver: Callable[..., RunningServer],
 ) -> None:
@@ -153,18 +172,8 @@ def test_slow_bodies_are_cut_off_at_the_deadline_while_valid_events_get_through(
     server = start_receiver(event_env(SONORAN_BODY_TIMEOUT_S=DEADLINE_S, THREADS="2"))
     body = envelope()[:400]
     slow_parts = [request_head(headers={"Content-Length": "400"}), *(bytes([b]) for b in body)]
-    slow: list[Answer] = []
-
-    def send_slowly() -> None:
-        slow.append(exchange(server.port, slow_parts, pause_s=0.1, timeout_s=30))
-
-    senders = [threading.Thread(target=send_slowly) for _ in range(2)]
-    for sender in senders:
-        sender.start()
-    valid = requests.post(server.event_url, data=envelope(), timeout=30)
-    for sender in senders:
-        sender.join(timeout=60)
-    assert valid.status_code == 200
+    valid, slow = valid_event_beside_two_slow_clients(server, slow_parts, 0.1)
+    assert valid == 200
     assert [(answer.status, answer.json()) for answer in slow] == [
         (408, {"error": "request body timeout"})
     ] * 2
@@ -237,18 +246,8 @@ def test_trickling_request_heads_are_cut_off_while_valid_events_get_through(
     # Both threads taken by clients sending their request head a byte every 0.2 s.
     server = start_receiver(event_env(SONORAN_BODY_TIMEOUT_S=DEADLINE_S, THREADS="2"))
     head = request_head(headers={"Content-Length": "2"})
-    slow: list[Answer] = []
-
-    def trickle() -> None:
-        slow.append(exchange(server.port, [bytes([b]) for b in head], pause_s=0.2, timeout_s=30))
-
-    senders = [threading.Thread(target=trickle) for _ in range(2)]
-    for sender in senders:
-        sender.start()
-    valid = requests.post(server.event_url, data=envelope(), timeout=30)
-    for sender in senders:
-        sender.join(timeout=60)
-    assert valid.status_code == 200
+    valid, slow = valid_event_beside_two_slow_clients(server, [bytes([b]) for b in head], 0.2)
+    assert valid == 200
     assert [(answer.status, answer.json()) for answer in slow] == [
         (408, {"error": "request head timeout"})
     ] * 2
