@@ -21,12 +21,16 @@ from cloudevents.http import CloudEvent
 # (17 MiB less memory).
 gc.disable()
 try:
+    from sonoran_receiver.receiving import server_limits
     from sonoran_receiver.receiving.flow import HttpRequest
     from sonoran_receiver.receiving.request_body import RequestBody
     from sonoran_receiver.runtime import start
     from sonoran_receiver.worker.runner import NOT_ACKNOWLEDGED, answer_status
 
     _runtime = start(os.environ)
+    # functions-framework builds its gunicorn server after importing this file: the request
+    # line, headers, head time and chunk framing are bounded from here on.
+    server_limits.install(_runtime.settings.body_timeout_s)
 finally:
     gc.freeze()
     gc.enable()

@@ -5,6 +5,12 @@ A socket timeout bounds one `recv`, not a request: gunicorn reads a body in a lo
 long as it likes. An alarm bounds the total instead. One shared thread costs nothing per
 request (a thread per request would cost a thread start each); it sleeps until the
 earliest alarm is due and is woken only when a new alarm becomes the earliest.
+
+Most alarms are cancelled long before they are due (a body read in a millisecond under a
+deadline of seconds, or an hour if so configured). A cancelled alarm cannot be taken out of
+the middle of a heap cheaply, so the clock counts them and rebuilds the heap without them
+once they outnumber the live ones: the heap holds at most about twice the live alarms,
+whatever the deadline, at a cost per alarm that stays constant on average.
 """
 
 from __future__ import annotations
@@ -22,9 +28,15 @@ from sonoran_receiver import logs
 class Alarm:
     """One deadline: its action runs once when due, unless cancelled first."""
 
-    def __init__(self, due: float, action: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        due: float,
+        action: Callable[[], None],
+        on_cancel: Callable[[], None] | None = None,
+    ) -> None:
         self.due = due
         self._action: Callable[[], None] | None = action
+        self._on_cancel = on_cancel
         self._lock = threading.Lock()
         self._rang = False
 
@@ -39,8 +51,11 @@ class Alarm:
     def cancel(self) -> None:
         """Once this returns, the action has either run to its end or never will."""
         with self._lock:
+            pending = self._action is not None
             # Dropping the action frees what it holds (a socket) at once, not when due.
             self._action = None
+        if pending and self._on_cancel is not None:
+            self._on_cancel()
 
     def ring(self) -> None:
         with self._lock:
@@ -49,6 +64,11 @@ class Alarm:
                 return
             self._rang = True
             action()
+
+
+# Below this many cancelled alarms the heap is left alone: rebuilding it would cost more
+# than the few entries it frees.
+_COMPACT_AFTER = 64
 
 
 class AlarmClock:
@@ -62,11 +82,20 @@ class AlarmClock:
     def __init__(self) -> None:
         self._wakeup = threading.Condition()
         self._alarms: list[tuple[float, int, Alarm]] = []
+        # Cancelled alarms still in the heap (an upper bound: one cancelled after it was
+        # taken out to ring counts too, until the next rebuild).
+        self._cancelled = 0
         self._order = itertools.count()
         self._owner_pid: int | None = None
 
+    @property
+    def pending(self) -> int:
+        """How many alarms the heap holds, cancelled ones included."""
+        with self._wakeup:
+            return len(self._alarms)
+
     def set(self, timeout_s: float, action: Callable[[], None]) -> Alarm:
-        alarm = Alarm(time.monotonic() + timeout_s, action)
+        alarm = Alarm(time.monotonic() + timeout_s, action, self._forget_one)
         with self._wakeup:
             self._ensure_thread()
             heapq.heappush(self._alarms, (alarm.due, next(self._order), alarm))
@@ -79,7 +108,20 @@ class AlarmClock:
             return
         self._owner_pid = os.getpid()
         self._alarms.clear()
+        self._cancelled = 0
         threading.Thread(target=self._run, name="sonoran-alarms", daemon=True).start()
+
+    def _forget_one(self) -> None:
+        """An alarm was cancelled: rebuild the heap once cancelled ones outnumber the rest."""
+        with self._wakeup:
+            self._cancelled += 1
+            if self._cancelled < _COMPACT_AFTER or self._cancelled * 2 <= len(self._alarms):
+                return
+            self._alarms = [entry for entry in self._alarms if not entry[2].cancelled]
+            heapq.heapify(self._alarms)
+            self._cancelled = 0
+            # The earliest alarm may have changed: the thread recomputes its wait.
+            self._wakeup.notify()
 
     def _run(self) -> None:
         while True:
@@ -96,6 +138,7 @@ class AlarmClock:
         while True:
             while self._alarms and self._alarms[0][2].cancelled:
                 heapq.heappop(self._alarms)
+                self._cancelled = max(self._cancelled - 1, 0)
             if not self._alarms:
                 self._wakeup.wait()
                 continue

@@ -136,10 +136,12 @@ class Receiver:
         if request.method != "POST":
             raise MethodNotAllowed()
         body = read_body(request.body, request.content_length, self._settings.max_body_bytes)
-        body = without_lone_surrogates(body)
         outcome.server = server_from_query(request.query)
         if not self._keys.matches(read_key(body)):
             raise Unauthorized()
+        # Only a trusted body is rewritten (docs/reference/contract.md "What an
+        # unauthenticated request may cost").
+        body = without_lone_surrogates(body)
         if outcome.server is not None and self._keys.found_in(outcome.server):
             # `?server=` holding the key would store it: the event is kept without a server.
             logs.warning("server name held an API key, dropped")

@@ -2,15 +2,16 @@
 
 gunicorn, functions-framework's server, reads a body only when the application asks, with no
 time limit of its own: a client that announces a body and sends it a byte at a time, or not
-at all, holds one of the instance's few threads for as long as it likes (eight such
-clients blocked valid events for over 95 s). `RequestBody`:
+at all, holds one of the instance's few threads for as long as it likes (eight such clients
+blocked valid events for over 95 s). `RequestBody`:
 
 - never reads past `Content-Length` (the server would wait for bytes of no request);
 - gives reading the whole body one deadline, `SONORAN_BODY_TIMEOUT_S`: when it passes, the
   read side of the connection is shut, the blocked read returns at once, and the flow
   answers `408` and logs it;
-- answers a malformed chunked body, and a body that ends before its `Content-Length` (the
-  client went away), with a JSON `400` and a log line instead of the framework's HTML `500`;
+- answers a malformed chunked body, one whose framing is over its limits
+  (`server_limits.py`), and a body that ends before its `Content-Length` (the client went
+  away), with a JSON `400` and a log line instead of the framework's HTML `500`;
 - once the answer is ready, shuts the read side when part of the body is left unread and
   the client is sending nothing, so the server closes the connection at once instead of
   waiting for bytes nobody will read.
@@ -33,6 +34,7 @@ from gunicorn.http.errors import ParseException  # type: ignore[import-untyped]
 from sonoran_receiver.alarms import CLOCK, Alarm
 from sonoran_receiver.receiving.answers import BadRequest, RequestTimeout
 from sonoran_receiver.receiving.body import Readable
+from sonoran_receiver.receiving.server_limits import ChunkFramingRefused, shut_reading
 
 _READ_ALL_CHUNK = 64 * 1024
 
@@ -81,6 +83,9 @@ class RequestBody:
         self._arm()
         try:
             data = self._stream.read(size)
+        except ChunkFramingRefused as refused:
+            self._stop()
+            raise BadRequest(str(refused)) from None
         except ParseException:
             self._stop()
             raise BadRequest("malformed chunked body") from None
@@ -145,14 +150,8 @@ class RequestBody:
         return not waiting.poll(0)
 
     def _shut_reading(self) -> None:
-        # A read blocked in `recv` returns at once with end of file; writing the answer
-        # still works (the write side stays open).
-        if self._connection is None:
-            return
-        try:
-            self._connection.shutdown(socket.SHUT_RD)
-        except OSError:
-            return
+        if self._connection is not None:
+            shut_reading(self._connection)
 
 
 def _content_length(raw: object) -> int | None:

@@ -30,6 +30,7 @@ from tests.support.hostile import (
     oversized,
     post,
     request_head,
+    tiny_chunks,
     worker_pid,
 )
 from tests.support.server import RunningServer
@@ -59,6 +60,25 @@ def log_lines(server: RunningServer) -> list[dict[str, object]]:
 
 def answered_with(server: RunningServer, message: str) -> int:
     return sum(1 for line in log_lines(server) if line["message"] == message)
+
+
+def valid_event_beside_two_slow_clients(
+    server: RunningServer, slow_parts: list[bytes], pause_s: float
+) -> tuple[int, list[Answer]]:
+    """The status of a valid event sent while two clients send `slow_parts` with `pause_s`
+    between them, and what those two got."""
+    slow: list[Answer] = []
+
+    def send_slowly() -> None:
+        slow.append(exchange(server.port, slow_parts, pause_s=pause_s, timeout_s=30))
+
+    senders = [threading.Thread(target=send_slowly) for _ in range(2)]
+    for sender in senders:
+        sender.start()
+    valid = requests.post(server.event_url, data=envelope(), timeout=30)
+    for sender in senders:
+        sender.join(timeout=60)
+    return valid.status_code, slow
 
 
 def test_body_over_the_limit_without_content_length_is_413_while_reading(
@@ -152,18 +172,8 @@ def test_slow_bodies_are_cut_off_at_the_deadline_while_valid_events_get_through(
     server = start_receiver(event_env(SONORAN_BODY_TIMEOUT_S=DEADLINE_S, THREADS="2"))
     body = envelope()[:400]
     slow_parts = [request_head(headers={"Content-Length": "400"}), *(bytes([b]) for b in body)]
-    slow: list[Answer] = []
-
-    def send_slowly() -> None:
-        slow.append(exchange(server.port, slow_parts, pause_s=0.1, timeout_s=30))
-
-    senders = [threading.Thread(target=send_slowly) for _ in range(2)]
-    for sender in senders:
-        sender.start()
-    valid = requests.post(server.event_url, data=envelope(), timeout=30)
-    for sender in senders:
-        sender.join(timeout=60)
-    assert valid.status_code == 200
+    valid, slow = valid_event_beside_two_slow_clients(server, slow_parts, 0.1)
+    assert valid == 200
     assert [(answer.status, answer.json()) for answer in slow] == [
         (408, {"error": "request body timeout"})
     ] * 2
@@ -205,26 +215,66 @@ def test_malformed_chunked_body_is_a_json_400_with_a_log_line(
     assert answered_with(server, "POST event bad_request") == 1
 
 
-def test_oversized_header_block_is_refused_by_the_server_in_bounded_memory(
+def test_oversized_header_block_is_a_json_431_in_bounded_memory(
     start_receiver: Callable[..., RunningServer],
 ) -> None:
     server = start_receiver()
-    headers = {f"X-Padding-{number}": "p" * 8000 for number in range(120)}
+    headers = {f"X-Padding-{number}": "p" * 8000 for number in range(70)}
     peak = PeakMemory(worker_pid(server))
     answer = exchange(server.port, [request_head("GET", EVENT_PATH, headers)])
-    # gunicorn's own limit (100 fields of 8190 bytes) answers before the function runs.
-    assert answer.status == 431
+    # 64 fields of 8,190 bytes at most (sonoran_receiver/receiving/server_limits.py).
+    assert (answer.status, answer.json()) == (431, {"error": "request headers too large"})
     assert peak.added_mib() < PEAK_GUARD_MIB
+    assert answered_with(server, "request refused by the server") == 1
 
 
-def test_request_line_of_one_mebibyte_is_answered_in_bounded_memory(
+def test_request_line_over_8_kib_is_a_json_414_before_it_is_read_further(
     start_receiver: Callable[..., RunningServer],
 ) -> None:
-    # functions-framework sets gunicorn's `limit_request_line` to 0 (no limit) and offers
-    # no way to change it: a long line costs time and memory that grow with its square
-    # (measured in bench/RESULTS.md; docs/guarantees.md). This guards the 1 MiB figure.
+    # functions-framework sets no limit; server_limits.py sets gunicorn's to 8,190 bytes.
     server = start_receiver()
     peak = PeakMemory(worker_pid(server))
     answer = exchange(server.port, [request_head("GET", EVENT_PATH + "?q=" + "a" * 1024 * 1024)])
-    assert answer.status == 200
+    assert (answer.status, answer.json()) == (414, {"error": "request line too long"})
     assert peak.added_mib() < PEAK_GUARD_MIB
+
+
+@pytest.mark.timeout(60)
+def test_trickling_request_heads_are_cut_off_while_valid_events_get_through(
+    start_receiver: Callable[..., RunningServer],
+) -> None:
+    # Both threads taken by clients sending their request head a byte every 0.2 s.
+    server = start_receiver(event_env(SONORAN_BODY_TIMEOUT_S=DEADLINE_S, THREADS="2"))
+    head = request_head(headers={"Content-Length": "2"})
+    valid, slow = valid_event_beside_two_slow_clients(server, [bytes([b]) for b in head], 0.2)
+    assert valid == 200
+    assert [(answer.status, answer.json()) for answer in slow] == [
+        (408, {"error": "request head timeout"})
+    ] * 2
+    # Cut off at the deadline (1 s), not when the head would have ended (14 s).
+    assert all(answer.seconds < 10 for answer in slow)
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        tiny_chunks(oversized(960 * 1024)),
+        tiny_chunks(oversized(960 * 1024), b";x=" + b"e" * 4096, 1024),
+    ],
+    ids=["1-byte chunks", "4 KiB chunk extensions"],
+)
+def test_chunked_framing_that_outweighs_the_body_is_a_json_400(
+    start_receiver: Callable[..., RunningServer], parts: list[bytes]
+) -> None:
+    server = start_receiver()
+    answer = exchange(server.port, parts)
+    assert (answer.status, answer.json()) == (400, {"error": "chunked framing over its limits"})
+    assert answered_with(server, "POST event bad_request") == 1
+
+
+def test_a_chunked_event_in_ordinary_chunks_is_accepted(
+    start_receiver: Callable[..., RunningServer],
+) -> None:
+    server = start_receiver()
+    answer = exchange(server.port, tiny_chunks(envelope(), chunk_bytes=100))
+    assert answer.status == 200

@@ -59,3 +59,23 @@ def test_a_failing_action_does_not_stop_later_alarms() -> None:
     clock.set(0.01, fail)
     clock.set(0.05, rang.set)
     assert rang.wait(5)
+
+
+def test_cancelled_alarms_do_not_pile_up_until_they_are_due() -> None:
+    # An hour's deadline, as SONORAN_BODY_TIMEOUT_S allows: every request cancels its alarm
+    # within milliseconds, and the heap must not keep 10,000 of them for that hour.
+    clock = AlarmClock()
+    live = [clock.set(3600, lambda: None) for _ in range(10)]
+    for _ in range(10_000):
+        clock.set(3600, lambda: None).cancel()
+    assert clock.pending <= 2 * len(live) + 64
+    assert not any(alarm.cancelled for alarm in live)
+
+
+def test_a_live_alarm_still_rings_after_the_heap_was_rebuilt() -> None:
+    clock = AlarmClock()
+    rang = threading.Event()
+    clock.set(0.2, rang.set)
+    for _ in range(1_000):
+        clock.set(3600, lambda: None).cancel()
+    assert rang.wait(5)

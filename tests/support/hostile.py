@@ -1,11 +1,10 @@
 """Hostile traffic against a real server, and what it cost the server.
 
 A raw-socket HTTP/1.1 client (the hostile shapes cannot be sent with `requests`: slow or
-never-sent bodies, lying lengths, broken chunking), the hostile bodies of
-docs/reference/contract.md "What an unauthenticated request may cost", and the memory of the
-gunicorn worker read from /proc. Used by `tests/receiving/test_hostile_server.py` and
-`bench/bench_hostile.py`. Only 127.0.0.1 is ever contacted; every exchange is bounded in
-bytes and in time.
+never-sent bodies, lying lengths, broken chunking), the hostile bodies measured, and the
+memory of the gunicorn worker read from /proc. Used by
+`tests/receiving/test_hostile_server.py` and `bench/bench_hostile.py`. Only 127.0.0.1 is ever
+contacted; every exchange is bounded in bytes and in time.
 """
 
 from __future__ import annotations
@@ -62,6 +61,17 @@ def chunked(body: bytes, chunk_bytes: int = 64 * 1024) -> list[bytes]:
     head = request_head(headers={"Transfer-Encoding": "chunked"})
     frames = [b"%x\r\n%s\r\n" % (len(part), part) for part in pieces(body, chunk_bytes)]
     return [head, *frames, b"0\r\n\r\n"]
+
+
+def tiny_chunks(body: bytes, extension: bytes = b"", chunk_bytes: int = 1) -> list[bytes]:
+    """A chunked POST of `body` in chunks of `chunk_bytes`, each size line carrying
+    `extension` (say `;x=...`); the wire bytes are sent in 64 KiB pieces, as a client
+    writing a prepared buffer would."""
+    head = request_head(headers={"Transfer-Encoding": "chunked"})
+    wire = b"".join(
+        b"%x%s\r\n%s\r\n" % (len(part), extension, part) for part in pieces(body, chunk_bytes)
+    )
+    return [head, *pieces(wire + b"0\r\n\r\n", 64 * 1024)]
 
 
 def pieces(data: bytes, size: int) -> Iterator[bytes]:
@@ -126,6 +136,13 @@ def _readable(connection: socket.socket, wait_s: float) -> bool:
     return bool(readable)
 
 
+def read_answer(connection: socket.socket, timeout_s: float = 30.0) -> Answer:
+    """The next answer on a connection that sent its request whole (keep-alive)."""
+    started = time.monotonic()
+    status, headers, body = _read_answer(connection, started + timeout_s)
+    return Answer(status, body, time.monotonic() - started, headers)
+
+
 def _read_answer(
     connection: socket.socket, deadline: float
 ) -> tuple[int | None, dict[str, str], bytes]:
@@ -151,7 +168,9 @@ def _read_answer(
         if not received:
             return None, {}, b""
         raise
-    return int(lines[0].split(" ", 2)[1]), headers, body
+    # Whatever follows is the server's answer to what came after this request (the rest of
+    # a body that overran its Content-Length is read as a next request, and refused).
+    return int(lines[0].split(" ", 2)[1]), headers, body[:length]
 
 
 def worker_pid(server: RunningServer) -> int:
@@ -218,6 +237,21 @@ def many_identities(count: int = 500_000) -> bytes:
 def empty_objects(total: int = 1_000_000) -> bytes:
     """`data` as a list of `{"": {}}`: two objects per 8 bytes, the most objects per byte."""
     return compact("EVENT_911", [{"": {}}] * ((total - 100) // 8))
+
+
+def escaped_backslashes(total: int = 940 * 1024) -> bytes:
+    """A wrong-key body whose one text is escaped backslashes (`\\\\` repeated), with one
+    `\\u0041` that makes any scan for `\\u` escapes walk all of them."""
+    prefix = b'{"key": "%s", "type": "EVENT_911", "data": {"note": "\\u0041' % WRONG_KEY.encode()
+    suffix = b'"}}'
+    return prefix + b"\\\\" * ((total - len(prefix) - len(suffix)) // 2) + suffix
+
+
+def lone_halves(total: int = 940 * 1024) -> bytes:
+    """A wrong-key body whose one text is lone surrogate halves (`\\ud83d` repeated)."""
+    prefix = b'{"key": "%s", "type": "EVENT_911", "data": {"note": "' % WRONG_KEY.encode()
+    suffix = b'"}}'
+    return prefix + b"\\ud83d" * ((total - len(prefix) - len(suffix)) // 6) + suffix
 
 
 def oversized(total: int = 32 * 1024 * 1024) -> bytes:
