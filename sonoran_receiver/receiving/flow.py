@@ -31,7 +31,12 @@ from sonoran_receiver.receiving.answers import (
     RequestRejected,
     Unauthorized,
 )
-from sonoran_receiver.receiving.body import Readable, read_body, server_from_query
+from sonoran_receiver.receiving.body import (
+    Readable,
+    ServerRefused,
+    read_body,
+    server_from_query,
+)
 from sonoran_receiver.receiving.credential import read_key
 from sonoran_receiver.receiving.redact import text_without_keys, without_secrets
 from sonoran_receiver.receiving.surrogates import without_lone_surrogates
@@ -118,9 +123,10 @@ class Receiver:
         1. path: anything but the event path is 404;
         2. method: GET/HEAD is the reachability probe, anything but POST is 405;
         3. size: over `SONORAN_MAX_BODY_BYTES` is 413, known early or while reading;
-        4. query and JSON: a bad `?server=` or a body that is not a JSON object is 400;
+        4. JSON: a body that is not a JSON object is 400;
         5. key: missing, not a string or not ours is 401, checked on the raw bytes before
-           anything else reads the payload;
+           anything else reads the payload or the query; a bad `?server=` after it keeps
+           the event without a server;
         6. type: missing, not a string or not a type name is 400, and quarantined;
         7. validate: a known type failing its model is 422 (unknown types under strict
            too), and quarantined;
@@ -136,13 +142,9 @@ class Receiver:
             raise MethodNotAllowed()
         body = read_body(request.body, request.content_length, self._settings.max_body_bytes)
         body = without_lone_surrogates(body)
-        outcome.server = server_from_query(request.query)
         if not self._keys.matches(read_key(body)):
             raise Unauthorized()
-        if outcome.server is not None and self._keys.found_in(outcome.server):
-            # `?server=` holding the key would store it: the event is kept without a server.
-            logs.warning("server name held an API key, dropped")
-            outcome.server = None
+        outcome.server = self._server(request.query)
         accepted = self._accept(body, outcome)
         outcome.type = accepted.type
         outcome.event_id = accepted.event_id
@@ -156,6 +158,20 @@ class Receiver:
                 "routes": outcome.routes,
             },
         )
+
+    def _server(self, query: bytes) -> str | None:
+        """Step 5b: the `?server=` name, or None. A bad one loses only the name, never the
+        event; the WARNING says why, never the value (it may be anything, even the key)."""
+        try:
+            server = server_from_query(query)
+        except ServerRefused as refused:
+            logs.warning("server name refused, event kept without a server", reason=str(refused))
+            return None
+        if server is not None and self._keys.found_in(server):
+            # `?server=` holding the key would store it: the event is kept without a server.
+            logs.warning("server name held an API key, dropped")
+            return None
+        return server
 
     def _accept(self, body: bytes, outcome: _Outcome) -> CanonicalEvent:
         """Steps 6 and 7 for a body whose key matched: the canonical event, or the refusal

@@ -38,6 +38,7 @@ from sonoran_receiver.receiving.answers import (
     PublishUnavailable,
     Unauthorized,
 )
+from sonoran_receiver.receiving.body import MAX_QUERY_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = Path("openapi") / "openapi.json"
@@ -189,7 +190,7 @@ def _responses() -> dict[str, Any]:
         },
         "BadRequest": _with_problems(
             _error(
-                "Not UTF-8, not JSON, not a JSON object, or a bad `?server=`; or, after a good "
+                "Not UTF-8, not JSON, or not a JSON object; or, after a good "
                 "key, `type` missing, not a string, or not 1 to 128 of A-Z, 0-9 and _ after "
                 "upper-casing (`invalid type` with `problems`; the event was kept in the "
                 "quarantine)",
@@ -287,7 +288,7 @@ def _event_operations() -> dict[str, Any]:
             "operationId": "receiveEvent",
             "summary": "Receive one push event",
             "description": "The steps run in order and the first that fails gives the answer: "
-            "size (413), query and JSON (400), key (401), type (400), validation (422), "
+            "size (413), JSON (400), key (401), type (400), validation (422), "
             "route (200, or 503 when Pub/Sub does not confirm, 500 when an inline-only "
             "handler fails). A trailing `/` on the path is served too.",
             "parameters": [
@@ -296,7 +297,10 @@ def _event_operations() -> dict[str, Any]:
                     "in": "query",
                     "required": False,
                     "description": "The game server that forwarded the event (FiveM "
-                    "`pushEventForwardUrl`); copied into the message",
+                    "`pushEventForwardUrl`); copied into the message. Read after the key: "
+                    "a value outside this pattern, a repeated `server` or a query over "
+                    f"{MAX_QUERY_BYTES} bytes keeps the event without a server (logged at "
+                    "WARNING), never a 400",
                     "schema": {"type": "string", "pattern": f"^{SERVER_RE.pattern}$"},
                 }
             ],
