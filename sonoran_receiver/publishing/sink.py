@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from pathlib import Path
 from typing import Any, Protocol
 
 from sonoran_receiver.publishing.message import json_bytes
+
+# What JSON leaves raw but a terminal acts on: DEL and the C1 controls (U+009B is a CSI, as
+# ESC [ is), and the bidirectional controls that show text in another order than it is stored
+# (a line could then read as something it does not hold). JSON's own `\uXXXX` spells them:
+# the line holds the same data, and a terminal shows the escape, not its effect.
+_TERMINAL_CONTROLS = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(line: str) -> str:
+    """A JSON line with every terminal control in it written as a JSON escape."""
+    return _TERMINAL_CONTROLS.sub(lambda found: f"\\u{ord(found.group()):04x}", line)
 
 
 class PublishFailed(Exception):
@@ -48,7 +60,7 @@ class LocalSink:
 
     def publish(self, event: Message) -> None:
         message = {"data": event.message_data(), "attributes": event.attributes()}
-        line = json_bytes(message).decode("utf-8")
+        line = terminal_safe(json_bytes(message).decode("utf-8"))
         try:
             with self._lock:
                 sys.stdout.write(line + "\n")

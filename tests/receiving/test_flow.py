@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -353,6 +354,21 @@ def test_accepted_event_without_a_topic_goes_to_the_local_sink(
     assert message["attributes"]["received_at"] == message["data"]["received_at"]
     # The same line is printed on stdout for a local run with no file.
     assert lines[0] in capsys.readouterr().out.splitlines()
+
+
+def test_the_local_sink_echo_escapes_bidi_and_c1_controls_and_keeps_the_data(
+    make_app: Callable[..., flask.Flask], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A right-to-left override shows a line in another order; U+009B is a CSI, like ESC [.
+    hostile = "Sam\u202eeoP\u2066 \x9b2J\x85\x7f\u200f"
+    sink = tmp_path / "sink.jsonl"
+    client = make_app(LOCAL_SINK_FILE=str(sink)).test_client()
+    assert post(client, envelope("EVENT_NEW_THING", {hostile: hostile})).status_code == 200
+    echoed = [line for line in capsys.readouterr().out.splitlines() if '"attributes"' in line]
+    for line in (*echoed, *sink.read_text().splitlines()):
+        assert not re.search("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]", line)
+        assert json.loads(line)["data"]["data"] == {hostile: hostile}
+    assert len(echoed) == 1
 
 
 def test_dropped_event_is_200_and_stored_nowhere(
