@@ -23,7 +23,7 @@ from sonoran_receiver.publishing.message import (
     utc_timestamp,
 )
 
-Reason = Literal["invalid_event", "unknown_type", "invalid_type"]
+Reason = Literal["invalid_event", "unknown_type", "invalid_type", "too_large"]
 # Field paths and messages of a refusal, as the 400/422 body and the quarantine carry them.
 Problems = list[dict[str, str]]
 
@@ -76,6 +76,8 @@ class QuarantinedEvent:
     server: str | None
     event_id: str
     content_key: str
+    size: int | None = None
+    """Of a `too_large` record: the bytes the message would have had."""
 
     @classmethod
     def create(
@@ -101,11 +103,36 @@ class QuarantinedEvent:
             content_key=content_key(event_type, data),
         )
 
+    @classmethod
+    def too_large(
+        cls,
+        event_type: str | None,
+        size: int,
+        *,
+        event_id: str,
+        content_key: str,
+        received_at: str,
+        server: str | None,
+    ) -> QuarantinedEvent:
+        """The short record of a message over Pub/Sub's limit: its type, ids and size, no
+        data (which would not fit either)."""
+        return cls(
+            reason="too_large",
+            type=event_type,
+            data=None,
+            problems=[{"loc": "", "msg": f"message of {size} bytes is over Pub/Sub's limit"}],
+            received_at=received_at,
+            server=server,
+            event_id=event_id,
+            content_key=content_key,
+            size=size,
+        )
+
     def message_data(self) -> dict[str, Any]:
-        return {
-            **message_fields(self.type, self.data, self.event_id, self.received_at, self.server),
-            "problems": self.problems,
-        }
+        fields = message_fields(self.type, self.data, self.event_id, self.received_at, self.server)
+        if self.size is not None:
+            fields["size"] = self.size
+        return {**fields, "problems": self.problems}
 
     def attributes(self) -> dict[str, str]:
         return {

@@ -19,9 +19,15 @@ from sonoran_receiver.events.types import TYPE_NAME
 from sonoran_receiver.keys import KeyRing
 from sonoran_receiver.publishing.message import CanonicalEvent
 from sonoran_receiver.publishing.quarantine import Problems, QuarantinedEvent, Reason, type_refusal
-from sonoran_receiver.publishing.sink import EventSink, PublishFailed
+from sonoran_receiver.publishing.sink import (
+    EventSink,
+    MessageTooLarge,
+    PublishFailed,
+    check_size,
+)
 from sonoran_receiver.receiving.answers import (
     BadRequest,
+    EventTooLarge,
     HandlerFailed,
     InvalidEvent,
     InvalidType,
@@ -148,7 +154,7 @@ class Receiver:
         accepted = self._accept(body, outcome)
         outcome.type = accepted.type
         outcome.event_id = accepted.event_id
-        outcome.routes = self._route(accepted)
+        outcome.routes = self._route(accepted, outcome)
         return HttpResponse.json(
             200,
             {
@@ -219,7 +225,8 @@ class Receiver:
         found: Problems,
         outcome: _Outcome,
     ) -> None:
-        """Quarantine a refused body before its answer; 503 when it cannot be stored."""
+        """Quarantine a refused body before its answer; 503 when it cannot be stored, 413
+        when it would be over Pub/Sub's limit (a short record is kept instead)."""
         sent_type = envelope.get("type")
         as_sent = (
             text_without_keys(sent_type.strip().upper(), self._keys)
@@ -241,27 +248,55 @@ class Receiver:
             )
         except ValueError:
             raise BadRequest("body is not valid JSON") from None
+        self._fitting(held, outcome)
+        self._keep(held, outcome)
+
+    def _fitting(self, message: CanonicalEvent | QuarantinedEvent, outcome: _Outcome) -> None:
+        """Nothing over Pub/Sub's message limit is ever attempted, whichever sink stores it
+        (docs/reference/contract.md "After the key, every accepted event stays valid"): the
+        answer is 413, and a record of the type, ids and size is quarantined instead."""
+        try:
+            check_size(message)
+        except MessageTooLarge as too_large:
+            record = QuarantinedEvent.too_large(
+                message.type,
+                too_large.size,
+                event_id=message.event_id,
+                content_key=message.content_key,
+                received_at=message.received_at,
+                server=message.server,
+            )
+            outcome.event_id = message.event_id
+            self._keep(record, outcome)
+            raise EventTooLarge() from None
+
+    def _keep(self, held: QuarantinedEvent, outcome: _Outcome) -> None:
+        """Publish a quarantine record; 503 when it cannot be stored."""
+        if self._quarantine is None:
+            return
         try:
             self._quarantine.publish(held)
         except PublishFailed:
             raise PublishUnavailable() from None
         outcome.event_id = held.event_id
-        outcome.quarantine = reason
+        outcome.quarantine = held.reason
         logs.warning(
             "event quarantined",
-            quarantine=reason,
+            quarantine=held.reason,
             type=outcome.type,
             event_id=held.event_id,
             server=outcome.server,
+            size=held.size,
         )
 
-    def _route(self, event: CanonicalEvent) -> list[str]:
+    def _route(self, event: CanonicalEvent, outcome: _Outcome) -> list[str]:
         """Step 8: the route actions for the type, publish first so a 2xx means durable."""
         actions = self._settings.routes.lookup(event.type)
         if "drop" in actions or not actions:
             logs.debug("event dropped by route", type=event.type, event_id=event.event_id)
             return ["drop"]
         if "publish" in actions:
+            self._fitting(event, outcome)
             try:
                 self._sink.publish(event)
             except PublishFailed:

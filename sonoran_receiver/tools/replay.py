@@ -47,7 +47,7 @@ from sonoran_receiver.events.types import TYPE_NAME
 from sonoran_receiver.publishing.message import CanonicalEvent
 from sonoran_receiver.publishing.pubsub import PubSubSink
 from sonoran_receiver.publishing.quarantine import type_refusal
-from sonoran_receiver.publishing.sink import PublishFailed
+from sonoran_receiver.publishing.sink import PublishFailed, check_size
 from sonoran_receiver.worker.published import PublishedData, UnreadableMessage, message_payload
 
 Source = Literal["quarantine", "dead-letter"]
@@ -205,6 +205,8 @@ def _replayable(data: bytes, settings: Settings) -> tuple[str, CanonicalEvent]:
     payload = _quarantine_payload(data)
     sent_type = payload.get("type")
     label = type_label(sent_type)
+    if type(payload.get("size")) is int and payload.get("data") is None:
+        raise _Keep(label, "too large for Pub/Sub when received: only its size was kept")
     refused = type_refusal(sent_type, strict_types=settings.strict_types)
     if refused is not None:
         reason, found = refused
@@ -323,6 +325,8 @@ class Replayer:
         reason = decision.reason
         if decision.message is not None and not self._plan.dry_run:
             try:
+                # The receiver's own limit: Pub/Sub would refuse a larger message forever.
+                check_size(decision.message)
                 self._sink.publish(decision.message)
             except PublishFailed as failed:
                 verdict, reason = "failed", f"publish failed, kept ({failed})"
