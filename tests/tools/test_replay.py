@@ -401,3 +401,51 @@ def test_a_missing_project_is_one_configuration_line() -> None:
         "configuration error: GOOGLE_CLOUD_PROJECT: "
         "needed for the subscription sonorancad-quarantine-pull (or --project)\n"
     )
+
+
+def test_a_killed_dry_run_leaves_the_messages_to_other_readers_within_seconds(
+    setup: Setup,
+) -> None:
+    # Killed while it waits in its last pull, every message decided and still leased.
+    for _ in range(3):
+        assert setup.send(NEW_EVENT) == 422
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SONORAN_", "PUBSUB_", "GOOGLE_CLOUD_"))
+    }
+    dry_run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sonoran_receiver.tools.replay",
+            "--subscription",
+            setup.quarantine.subscription_path,
+            "--topic",
+            setup.events.topic_path,
+            "--wait",
+            "60",
+            "--dry-run",
+        ],
+        env={**environ, **setup.emulator.env()},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert dry_run.stdout is not None
+        decided = 0
+        # Up to the third decision: the run then pulls again, and waits.
+        for line in dry_run.stdout:
+            decided += " would " in line
+            if decided == 3:
+                break
+        assert decided == 3
+    finally:
+        dry_run.kill()
+        dry_run.wait(timeout=30)
+
+    # The dry run's lease is 10 s; a real run's would have hidden them for 600 s.
+    assert len(setup.quarantine.pull(3, deadline_s=25)) == 3
+    assert setup.events.pull_all(quiet_s=1.0) == []
