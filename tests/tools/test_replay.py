@@ -42,6 +42,20 @@ BROKEN_EVENT = {"type": "EVENT_UNIT_STATUS", "data": {"identIds": CANARY, "statu
 WAIT = ("--wait", "1")
 
 
+REPLAY_COMMAND = (sys.executable, "-m", "sonoran_receiver.tools.replay")
+
+
+def command_environment(emulator: PubSubEmulator) -> dict[str, str]:
+    """The command's environment in a subprocess: none of the receiver's variables, and the
+    emulator's host."""
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SONORAN_", "PUBSUB_", "GOOGLE_CLOUD_"))
+    }
+    return {**environ, "PUBSUB_EMULATOR_HOST": emulator.host}
+
+
 @dataclass
 class Run:
     status: int
@@ -358,24 +372,16 @@ def test_the_command_derives_names_from_the_prefix_and_runs_with_python_dash_m(
     finally:
         subscriber.close()
         publisher.transport.close()
-    environ = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("SONORAN_", "PUBSUB_", "GOOGLE_CLOUD_"))
-    }
-
     finished = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "sonoran_receiver.tools.replay",
+            *REPLAY_COMMAND,
             "--project",
             PROJECT,
             "--prefix",
             prefix,
             *WAIT,
         ],
-        env={**environ, "PUBSUB_EMULATOR_HOST": pubsub_emulator.host},
+        env=command_environment(pubsub_emulator),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -409,16 +415,9 @@ def test_a_killed_dry_run_leaves_the_messages_to_other_readers_within_seconds(
     # Killed while it waits in its last pull, every message decided and still leased.
     for _ in range(3):
         assert setup.send(NEW_EVENT) == 422
-    environ = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("SONORAN_", "PUBSUB_", "GOOGLE_CLOUD_"))
-    }
     dry_run = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "sonoran_receiver.tools.replay",
+            *REPLAY_COMMAND,
             "--subscription",
             setup.quarantine.subscription_path,
             "--topic",
@@ -427,7 +426,7 @@ def test_a_killed_dry_run_leaves_the_messages_to_other_readers_within_seconds(
             "60",
             "--dry-run",
         ],
-        env={**environ, **setup.emulator.env()},
+        env=command_environment(setup.emulator),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
