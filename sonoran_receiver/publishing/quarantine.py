@@ -1,10 +1,12 @@
 """The quarantine message: a trusted sender's event that our models refused, kept as sent.
 
-Neither sender retries (contract "Quarantine"), so a body that passed the key check and then
-failed the type or validation step is answered `400`/`422` and also stored, before the
-answer, for the replay command (`sonoran_receiver/tools/replay.py`) to re-validate after an
-upgrade. It holds `type` and `data` exactly as sent (never `key` or `logKey`), what failed,
-and the same `event_id`/`content_key`/`received_at`/`server` a published event carries.
+Neither sender retries (docs/reference/contract.md "Quarantine"), so a body that passed the
+key check and then failed the type or validation step is answered `400`/`422` and also
+stored, before the answer, for the replay command (`sonoran_receiver/tools/replay.py`) to
+re-validate after an upgrade. It holds `type` and `data` exactly as sent (never `key` or
+`logKey`), what failed, and the same `event_id`/`content_key`/`received_at`/`server` a
+published event carries. An event whose message would be over Pub/Sub's limit is kept as a
+`too_large` record instead: its type, ids and size, no data (it would not fit either).
 """
 
 from __future__ import annotations
