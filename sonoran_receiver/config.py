@@ -38,10 +38,22 @@ DEFAULT_HANDLERS = "*=log"
 
 # The platform refuses requests over 32 MiB anyway (Cloud Run functions' request size quota).
 PLATFORM_MAX_BODY_BYTES = 32 * 1024 * 1024
-# Pub/Sub refuses a publish over 10 MB (docs/reference/contract.md "Limits"): a larger body accepted
-# for publishing would be answered 503 forever. 9 MiB leaves room for the message envelope and
-# attributes.
-PUBSUB_MAX_BODY_BYTES = 9 * 1024 * 1024
+# Pub/Sub takes a publish request of at most 10 MB, 10,000,000 bytes as its client library
+# counts them; over it, every attempt fails.
+PUBSUB_MAX_REQUEST_BYTES = 10_000_000
+MAX_MESSAGE_BYTES = PUBSUB_MAX_REQUEST_BYTES - 1024
+"""The most one message may count, data plus its attributes' names and values, whatever sink
+stores it (docs/reference/contract.md "After the key, every accepted event stays valid"): a
+larger one is answered 413 and only a short record of it is kept. The 1,024 bytes held back
+are the rest of a one-message request: the topic path (at most 333 bytes as configured) and
+the protobuf framing (under 100 bytes for ten attributes)."""
+# A body's numbers can come back longer than sent: `1e15` is kept as the number it is and
+# written `1000000000000000.0`, 3.8 times `1e15,`, the most a value outside a capped list
+# grows (docs/reference/contract.md "Values kept as sent"). 2 MiB of
+# them make an 8.0 MB message; the 2 MB to spare cover what grows more but is capped (an
+# integer list of 5,000 items written as text, the 911 union repeating the identities), and
+# anything else still meets the 413 above, never a message Pub/Sub refuses forever.
+PUBSUB_MAX_BODY_BYTES = 2 * 1024 * 1024
 
 _TOPIC_ID = r"[A-Za-z][A-Za-z0-9._~+%-]{2,254}"
 _TOPIC_ID_RE = re.compile(_TOPIC_ID)

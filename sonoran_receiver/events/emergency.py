@@ -57,21 +57,36 @@ def _identities_in_api_ids(data: dict[str, Any]) -> None:
     `identities` and `communityUserIds` themselves stay as sent, so a consumer reading them
     as the framework does finds what it expects. Their shape is undocumented: one that is
     not text (a list of texts and integers, or one of them) is left out of the union.
+
+    Each list, and the union, holds at most `MAX_LIST_ITEMS` items. The union is counted
+    without repeats: the canonical data validates again to itself (docs/reference/contract.md
+    "After the key, every accepted event stays valid"), and there `apiIds` already holds
+    every kept identity, so counting the lists together would count each twice.
     """
     present = [name for name in _IDENTITIES if name in data and is_text(data[name])]
     if not present:
         return
     sent = list(items_of(data.get("apiIds")))
     for name in present:
-        sent += items_of(data[name])
-    if len(sent) > MAX_LIST_ITEMS:
-        raise PydanticCustomError(
-            "too_long",
-            f"{_UNION} should hold at most {{max_length}} items together, not {{actual_length}}",
-            {"max_length": MAX_LIST_ITEMS, "actual_length": len(sent)},
-        )
+        items = items_of(data[name])
+        if len(items) > MAX_LIST_ITEMS:
+            raise _too_long(f"`{name}`", len(items), "items")
+        sent += items
     # Text keys only: their hashes are randomised, so no crafted identities collide.
-    data["apiIds"] = list(dict.fromkeys(item if type(item) is str else str(item) for item in sent))
+    union = list(dict.fromkeys(item if type(item) is str else str(item) for item in sent))
+    if len(union) > MAX_LIST_ITEMS:
+        raise _too_long(_UNION, len(union), "different items together")
+    # Last, wherever it was sent: read again, the member stays where it is, byte for byte.
+    data.pop("apiIds", None)
+    data["apiIds"] = union
+
+
+def _too_long(what: str, actual: int, items: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        "too_long",
+        f"{what} should hold at most {{max_length}} {items}, not {{actual_length}}",
+        {"max_length": MAX_LIST_ITEMS, "actual_length": actual},
+    )
 
 
 def _fold_911(data: Event911Data) -> Event911Data:

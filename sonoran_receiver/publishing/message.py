@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -132,4 +133,9 @@ class CanonicalEvent:
 
     def message_bytes(self) -> bytes:
         """The Pub/Sub message data: UTF-8 JSON of `message_data()`."""
+        return self._message_bytes
+
+    @functools.cached_property
+    def _message_bytes(self) -> bytes:
+        # Written once: the flow measures the message before a sink writes it.
         return json_bytes(self.message_data())

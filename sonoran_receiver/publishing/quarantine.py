@@ -1,10 +1,12 @@
 """The quarantine message: a trusted sender's event that our models refused, kept as sent.
 
-Neither sender retries (docs/reference/contract.md "Quarantine"), so a body that passed the key
-check and then failed the type or validation step is answered `400`/`422` and also stored, before
-the answer, for the replay command (`sonoran_receiver/tools/replay.py`) to re-validate after an
-upgrade. It holds `type` and `data` exactly as sent (never `key` or `logKey`), what failed, and the
-same `event_id`/`content_key`/`received_at`/`server` a published event carries.
+Neither sender retries (docs/reference/contract.md "Quarantine"), so a body that passed the
+key check and then failed the type or validation step is answered `400`/`422` and also
+stored, before the answer, for the replay command (`sonoran_receiver/tools/replay.py`) to
+re-validate after an upgrade. It holds `type` and `data` exactly as sent (never `key` or
+`logKey`), what failed, and the same `event_id`/`content_key`/`received_at`/`server` a
+published event carries. An event whose message would be over Pub/Sub's limit is kept as a
+`too_large` record instead: its type, ids and size, no data (it would not fit either).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sonoran_receiver.publishing.message import (
     utc_timestamp,
 )
 
-Reason = Literal["invalid_event", "unknown_type", "invalid_type"]
+Reason = Literal["invalid_event", "unknown_type", "invalid_type", "too_large"]
 # Field paths and messages of a refusal, as the 400/422 body and the quarantine carry them.
 Problems = list[dict[str, str]]
 
@@ -77,6 +79,8 @@ class QuarantinedEvent:
     server: str | None
     event_id: str
     content_key: str
+    size: int | None = None
+    """Of a `too_large` record: the bytes the message would have had."""
 
     @classmethod
     def create(
@@ -102,11 +106,36 @@ class QuarantinedEvent:
             content_key=content_key(event_type, data),
         )
 
+    @classmethod
+    def too_large(
+        cls,
+        event_type: str | None,
+        size: int,
+        *,
+        event_id: str,
+        content_key: str,
+        received_at: str,
+        server: str | None,
+    ) -> QuarantinedEvent:
+        """The short record of a message over Pub/Sub's limit: its type, ids and size, no
+        data (which would not fit either)."""
+        return cls(
+            reason="too_large",
+            type=event_type,
+            data=None,
+            problems=[{"loc": "", "msg": f"message of {size} bytes is over Pub/Sub's limit"}],
+            received_at=received_at,
+            server=server,
+            event_id=event_id,
+            content_key=content_key,
+            size=size,
+        )
+
     def message_data(self) -> dict[str, Any]:
-        return {
-            **message_fields(self.type, self.data, self.event_id, self.received_at, self.server),
-            "problems": self.problems,
-        }
+        fields = message_fields(self.type, self.data, self.event_id, self.received_at, self.server)
+        if self.size is not None:
+            fields["size"] = self.size
+        return {**fields, "problems": self.problems}
 
     def attributes(self) -> dict[str, str]:
         return {

@@ -49,6 +49,13 @@ class PayloadTooLarge(RequestRejected):
     outcome = "too_large"
 
 
+class EventTooLarge(PayloadTooLarge):
+    """The event as it would be published is over Pub/Sub's message limit (numbers written
+    out longer than sent); a short record of it, without its data, was kept instead."""
+
+    reason = "event too large to publish"
+
+
 class RequestTimeout(RequestRejected):
     """The body did not arrive whole within `SONORAN_BODY_TIMEOUT_S`; the connection closes."""
 

@@ -12,7 +12,7 @@ from typing import Protocol
 from urllib.parse import parse_qs
 
 from sonoran_receiver.publishing.message import SERVER_RE
-from sonoran_receiver.receiving.answers import BadRequest, PayloadTooLarge
+from sonoran_receiver.receiving.answers import PayloadTooLarge
 
 _CHUNK_BYTES = 64 * 1024
 # `?server=` plus room for whatever else a forwarder appends; nothing else is read.
@@ -41,18 +41,23 @@ def read_body(stream: Readable, content_length: int | None, limit: int) -> bytes
         chunks.append(chunk)
 
 
+class ServerRefused(ValueError):
+    """A `?server=` the flow keeps the event without; the text says why, never the value."""
+
+
 def server_from_query(query: bytes) -> str | None:
     """`?server=S` names the game server that forwarded the event
-    (docs/reference/contract.md "Step 5b: server name").
+    (docs/reference/push-events.md "Forwarding from the FiveM resource").
 
-    The raw query string is parsed here, after the path and method checks, and only when it
-    is short: the request line is unbounded under functions-framework (gunicorn's
-    `limit_request_line` is 0), and parsing a megabyte of query costs 0.3 s of CPU.
+    Read after the key has matched, so only a trusted sender's query is parsed, and only
+    when it is short. Raises `ServerRefused` when the query has no usable server name: the
+    flow then keeps the event without one (docs/reference/contract.md "Step 5b: server
+    name"), since a forwarder's typo must not lose the event.
     """
     if not query:
         return None
     if len(query) > MAX_QUERY_BYTES:
-        raise BadRequest(f"query string over {MAX_QUERY_BYTES} bytes")
+        raise ServerRefused(f"query string over {MAX_QUERY_BYTES} bytes")
     try:
         values = parse_qs(
             query.decode("latin-1"),
@@ -62,9 +67,11 @@ def server_from_query(query: bytes) -> str | None:
             max_num_fields=_MAX_QUERY_FIELDS,
         ).get("server")
     except ValueError:
-        raise BadRequest("too many query parameters") from None
+        raise ServerRefused(f"over {_MAX_QUERY_FIELDS} query parameters") from None
     if not values:
         return None
-    if len(values) != 1 or not SERVER_RE.fullmatch(values[0]):
-        raise BadRequest("server must be 1 to 64 letters, digits, '_', '.' or '-'")
+    if len(values) != 1:
+        raise ServerRefused("server given more than once")
+    if not SERVER_RE.fullmatch(values[0]):
+        raise ServerRefused("server is not 1 to 64 letters, digits, '_', '.' or '-'")
     return values[0]

@@ -20,9 +20,15 @@ from sonoran_receiver.events.types import TYPE_NAME
 from sonoran_receiver.keys import KeyRing
 from sonoran_receiver.publishing.message import CanonicalEvent
 from sonoran_receiver.publishing.quarantine import Problems, QuarantinedEvent, Reason, type_refusal
-from sonoran_receiver.publishing.sink import EventSink, PublishFailed
+from sonoran_receiver.publishing.sink import (
+    EventSink,
+    MessageTooLarge,
+    PublishFailed,
+    check_size,
+)
 from sonoran_receiver.receiving.answers import (
     BadRequest,
+    EventTooLarge,
     HandlerFailed,
     InvalidEvent,
     InvalidType,
@@ -32,7 +38,12 @@ from sonoran_receiver.receiving.answers import (
     RequestRejected,
     Unauthorized,
 )
-from sonoran_receiver.receiving.body import Readable, read_body, server_from_query
+from sonoran_receiver.receiving.body import (
+    Readable,
+    ServerRefused,
+    read_body,
+    server_from_query,
+)
 from sonoran_receiver.receiving.credential import read_key
 from sonoran_receiver.receiving.redact import text_without_keys, without_secrets
 from sonoran_receiver.receiving.surrogates import without_lone_surrogates
@@ -119,9 +130,10 @@ class Receiver:
         1. path: anything but the event path is 404;
         2. method: GET/HEAD is the reachability probe, anything but POST is 405;
         3. size: over `SONORAN_MAX_BODY_BYTES` is 413, known early or while reading;
-        4. query and JSON: a bad `?server=` or a body that is not a JSON object is 400;
+        4. JSON: a body that is not a JSON object is 400;
         5. key: missing, not a string or not ours is 401, checked on the raw bytes before
-           anything else reads the payload;
+           anything else reads the payload or the query; a bad `?server=` after it keeps
+           the event without a server;
         6. type: missing, not a string or not a type name is 400, and quarantined;
         7. validate: a known type failing its model is 422 (unknown types under strict
            too), and quarantined;
@@ -136,20 +148,16 @@ class Receiver:
         if request.method != "POST":
             raise MethodNotAllowed()
         body = read_body(request.body, request.content_length, self._settings.max_body_bytes)
-        outcome.server = server_from_query(request.query)
         if not self._keys.matches(read_key(body)):
             raise Unauthorized()
         # Only a trusted body is rewritten (docs/reference/contract.md "What an
         # unauthenticated request may cost").
         body = without_lone_surrogates(body)
-        if outcome.server is not None and self._keys.found_in(outcome.server):
-            # `?server=` holding the key would store it: the event is kept without a server.
-            logs.warning("server name held an API key, dropped")
-            outcome.server = None
+        outcome.server = self._server(request.query)
         accepted = self._accept(body, outcome)
         outcome.type = accepted.type
         outcome.event_id = accepted.event_id
-        outcome.routes = self._route(accepted)
+        outcome.routes = self._route(accepted, outcome)
         return HttpResponse.json(
             200,
             {
@@ -159,6 +167,20 @@ class Receiver:
                 "routes": outcome.routes,
             },
         )
+
+    def _server(self, query: bytes) -> str | None:
+        """Step 5b: the `?server=` name, or None. A bad one loses only the name, never the
+        event; the WARNING says why, never the value (it may be anything, even the key)."""
+        try:
+            server = server_from_query(query)
+        except ServerRefused as refused:
+            logs.warning("server name refused, event kept without a server", reason=str(refused))
+            return None
+        if server is not None and self._keys.found_in(server):
+            # `?server=` holding the key would store it: the event is kept without a server.
+            logs.warning("server name held an API key, dropped")
+            return None
+        return server
 
     def _accept(self, body: bytes, outcome: _Outcome) -> CanonicalEvent:
         """Steps 6 and 7 for a body whose key matched: the canonical event, or the refusal
@@ -206,7 +228,8 @@ class Receiver:
         found: Problems,
         outcome: _Outcome,
     ) -> None:
-        """Quarantine a refused body before its answer; 503 when it cannot be stored."""
+        """Quarantine a refused body before its answer; 503 when it cannot be stored, 413
+        when it would be over Pub/Sub's limit (a short record is kept instead)."""
         sent_type = envelope.get("type")
         as_sent = (
             text_without_keys(sent_type.strip().upper(), self._keys)
@@ -228,27 +251,55 @@ class Receiver:
             )
         except ValueError:
             raise BadRequest("body is not valid JSON") from None
+        self._fitting(held, outcome)
+        self._keep(held, outcome)
+
+    def _fitting(self, message: CanonicalEvent | QuarantinedEvent, outcome: _Outcome) -> None:
+        """Nothing over Pub/Sub's message limit is ever attempted, whichever sink stores it
+        (docs/reference/contract.md "After the key, every accepted event stays valid"): the
+        answer is 413, and a record of the type, ids and size is quarantined instead."""
+        try:
+            check_size(message)
+        except MessageTooLarge as too_large:
+            record = QuarantinedEvent.too_large(
+                message.type,
+                too_large.size,
+                event_id=message.event_id,
+                content_key=message.content_key,
+                received_at=message.received_at,
+                server=message.server,
+            )
+            outcome.event_id = message.event_id
+            self._keep(record, outcome)
+            raise EventTooLarge() from None
+
+    def _keep(self, held: QuarantinedEvent, outcome: _Outcome) -> None:
+        """Publish a quarantine record; 503 when it cannot be stored."""
+        if self._quarantine is None:
+            return
         try:
             self._quarantine.publish(held)
         except PublishFailed:
             raise PublishUnavailable() from None
         outcome.event_id = held.event_id
-        outcome.quarantine = reason
+        outcome.quarantine = held.reason
         logs.warning(
             "event quarantined",
-            quarantine=reason,
+            quarantine=held.reason,
             type=outcome.type,
             event_id=held.event_id,
             server=outcome.server,
+            size=held.size,
         )
 
-    def _route(self, event: CanonicalEvent) -> list[str]:
+    def _route(self, event: CanonicalEvent, outcome: _Outcome) -> list[str]:
         """Step 8: the route actions for the type, publish first so a 2xx means durable."""
         actions = self._settings.routes.lookup(event.type)
         if "drop" in actions or not actions:
             logs.debug("event dropped by route", type=event.type, event_id=event.event_id)
             return ["drop"]
         if "publish" in actions:
+            self._fitting(event, outcome)
             try:
                 self._sink.publish(event)
             except PublishFailed:

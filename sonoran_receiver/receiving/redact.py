@@ -10,7 +10,6 @@ upload (docs/reference/push-events.md "GET_LOGS"): nothing stored may hold it, w
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -22,21 +21,39 @@ _LOG_KEY = "logKey"
 
 def without_secrets(value: Any, keys: KeyRing) -> Any:
     """`value` without `logKey` members and with every configured key replaced, in names
-    and texts. One serialisation finds both, so a payload holding neither (every real
-    one) is returned as it is."""
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return value
-    # json.dumps writes every name in one spelling, whatever escapes the sender used.
-    if f'"{_LOG_KEY}":' in text:
+    and texts. A payload holding neither (every real one) is returned as it is.
+
+    The decoded texts are searched, not a JSON rendering of them: there a key holding a
+    quote or a backslash is escaped, and would never be found."""
+    texts: list[str] = []
+    if _collect_texts(value, texts):
         value = without_log_key(value)
-    found = keys.found_in(text)
+    # A key inside one text is found whatever the separator; one found across two texts
+    # only costs a replacing walk that replaces nothing.
+    found = keys.found_in("\n".join(texts))
     if not found:
         return value
     # Keys compare ASCII case-insensitively (keys.py), so they are replaced likewise.
     pattern = re.compile("|".join(re.escape(key) for key in found), re.IGNORECASE | re.ASCII)
     return _replace(value, pattern)
+
+
+def _collect_texts(value: Any, texts: list[str]) -> bool:
+    """Append every member name and text in `value` to `texts`; True when a member is named
+    `logKey`. Depth is bounded by the JSON parser's nesting limit."""
+    if isinstance(value, str):
+        texts.append(value)
+        return False
+    log_key = False
+    if isinstance(value, dict):
+        texts.extend(value)
+        log_key = _LOG_KEY in value
+        for item in value.values():
+            log_key |= _collect_texts(item, texts)
+    elif isinstance(value, list):
+        for item in value:
+            log_key |= _collect_texts(item, texts)
+    return log_key
 
 
 def text_without_keys(text: str, keys: KeyRing) -> str:

@@ -30,6 +30,7 @@ from sonoran_receiver.events.types import ALIASES
 from sonoran_receiver.publishing.message import SERVER_RE
 from sonoran_receiver.receiving.answers import (
     BadRequest,
+    EventTooLarge,
     HandlerFailed,
     InvalidEvent,
     MethodNotAllowed,
@@ -38,6 +39,7 @@ from sonoran_receiver.receiving.answers import (
     PublishUnavailable,
     Unauthorized,
 )
+from sonoran_receiver.receiving.body import MAX_QUERY_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = Path("openapi") / "openapi.json"
@@ -55,11 +57,11 @@ def _response(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/responses/{name}"}
 
 
-def _error(description: str, reason: str | None = None) -> dict[str, Any]:
+def _error(description: str, *reasons: str) -> dict[str, Any]:
     """An error answer: `{"error": "<short reason>"}` and nothing else (no input echoed)."""
     error: dict[str, Any] = {"type": "string", "description": "A short reason"}
-    if reason is not None:
-        error["examples"] = [reason]
+    if reasons:
+        error["examples"] = list(reasons)
     return {
         "description": description,
         "content": {
@@ -189,7 +191,7 @@ def _responses() -> dict[str, Any]:
         },
         "BadRequest": _with_problems(
             _error(
-                "Not UTF-8, not JSON, not a JSON object, or a bad `?server=`; or, after a good "
+                "Not UTF-8, not JSON, or not a JSON object; or, after a good "
                 "key, `type` missing, not a string, or not 1 to 128 of A-Z, 0-9 and _ after "
                 "upper-casing (`invalid type` with `problems`; the event was kept in the "
                 "quarantine)",
@@ -205,8 +207,13 @@ def _responses() -> dict[str, Any]:
             {"required": True, "schema": {"const": "GET, HEAD, POST", "type": "string"}},
         ),
         "PayloadTooLarge": _error(
-            "Content-Length, or the body read so far, over SONORAN_MAX_BODY_BYTES",
+            "Content-Length, or the body read so far, over SONORAN_MAX_BODY_BYTES (`"
+            f"{PayloadTooLarge.reason}`); or, after a good key, the event as it would be "
+            "published over Pub/Sub's message limit (`"
+            f"{EventTooLarge.reason}`): nothing was published, and a `too_large` record of "
+            "its type, event_id and size (no data) was kept in the quarantine",
             PayloadTooLarge.reason,
+            EventTooLarge.reason,
         ),
         "InvalidEvent": _with_problems(
             _error(
@@ -287,16 +294,21 @@ def _event_operations() -> dict[str, Any]:
             "operationId": "receiveEvent",
             "summary": "Receive one push event",
             "description": "The steps run in order and the first that fails gives the answer: "
-            "size (413), query and JSON (400), key (401), type (400), validation (422), "
-            "route (200, or 503 when Pub/Sub does not confirm, 500 when an inline-only "
-            "handler fails). A trailing `/` on the path is served too.",
+            "size (413), JSON (400), key (401), type (400), validation (422), "
+            "route (200; 413 when the message would be over Pub/Sub's limit, 503 when "
+            "Pub/Sub does not confirm, 500 when an inline-only handler fails). A bad "
+            "`?server=` after a good key keeps the event without a server. A trailing `/` "
+            "on the path is served too.",
             "parameters": [
                 {
                     "name": "server",
                     "in": "query",
                     "required": False,
                     "description": "The game server that forwarded the event (FiveM "
-                    "`pushEventForwardUrl`); copied into the message",
+                    "`pushEventForwardUrl`); copied into the message. Read after the key: "
+                    "a value outside this pattern, a repeated `server` or a query over "
+                    f"{MAX_QUERY_BYTES} bytes keeps the event without a server (logged at "
+                    "WARNING), never a 400",
                     "schema": {"type": "string", "pattern": f"^{SERVER_RE.pattern}$"},
                 }
             ],

@@ -13,7 +13,11 @@ kept in the quarantine topic until a release that reads it is deployed. This com
   events topic as it is: the same data bytes and the receiver's attributes (the worker reads
   it again from scratch); Pub/Sub's own `CloudPubSubDeadLetter*` attributes, which describe
   the failed delivery, are left out and `replayed_from` is added.
-- `--dry-run`: every decision is printed, nothing is published or acknowledged.
+- `--dry-run`: every decision is printed, nothing is published or acknowledged, and no
+  message is hidden from other readers for more than `_DRY_RUN_LEASE_S` seconds: each
+  batch's lease is cut to that as soon as it is pulled and given back at the end, so even
+  a dry run killed mid-way leaves its messages to others within seconds (a real run holds
+  them for 600 s).
 
 A message is acknowledged only once its publish was confirmed; every message not
 acknowledged is made available again at the end (ack deadline 0) instead of waiting out its
@@ -47,7 +51,7 @@ from sonoran_receiver.events.types import TYPE_NAME
 from sonoran_receiver.publishing.message import CanonicalEvent
 from sonoran_receiver.publishing.pubsub import PubSubSink
 from sonoran_receiver.publishing.quarantine import type_refusal
-from sonoran_receiver.publishing.sink import PublishFailed
+from sonoran_receiver.publishing.sink import PublishFailed, check_size
 from sonoran_receiver.worker.published import PublishedData, UnreadableMessage, message_payload
 
 Source = Literal["quarantine", "dead-letter"]
@@ -67,6 +71,11 @@ _PULL_BATCH = 100
 _STALE_PULLS_TO_STOP = 3
 # The longest lease ModifyAckDeadline gives (the ModifyAckDeadlineRequest reference: 600 s).
 _HOLD_S = 600
+# A dry run's lease, set on each batch as soon as it is pulled: a dry run killed mid-way
+# hides nothing from other readers for longer than this. Not 0 (released each batch at
+# once): a message given back can come straight back to the run's next pull, which would
+# then read the first batch again and again and never the rest.
+_DRY_RUN_LEASE_S = 10
 _CALL_TIMEOUT_S = 30.0
 _ACK_CHUNK = 1000
 _REASON_PROBLEMS = 3
@@ -205,6 +214,8 @@ def _replayable(data: bytes, settings: Settings) -> tuple[str, CanonicalEvent]:
     payload = _quarantine_payload(data)
     sent_type = payload.get("type")
     label = type_label(sent_type)
+    if type(payload.get("size")) is int and payload.get("data") is None:
+        raise _Keep(label, "too large for Pub/Sub when received: only its size was kept")
     refused = type_refusal(sent_type, strict_types=settings.strict_types)
     if refused is not None:
         reason, found = refused
@@ -292,6 +303,9 @@ class Replayer:
                 batch = self._pull(min(_PULL_BATCH, self._plan.max_messages - self.counts.read))
                 if not batch:
                     return
+                if self._plan.dry_run:
+                    # The pull leased the batch for the subscription's ack deadline.
+                    self._modify([received.ack_id for received in batch], _DRY_RUN_LEASE_S)
                 fresh = [received for received in batch if received.message.message_id not in seen]
                 # A copy Pub/Sub redelivered (a lease ran out on a long run): decided
                 # already, so only given back at the end.
@@ -306,7 +320,8 @@ class Replayer:
                     (acknowledge if self._handle(received) else hold).append(received.ack_id)
                 release.extend(hold)
                 self._acknowledge(acknowledge)
-                self._modify(hold, _HOLD_S)
+                if not self._plan.dry_run:
+                    self._modify(hold, _HOLD_S)
         finally:
             # Best effort: a failure here must not hide the run's own error.
             with contextlib.suppress(api_exceptions.GoogleAPICallError):
@@ -323,6 +338,8 @@ class Replayer:
         reason = decision.reason
         if decision.message is not None and not self._plan.dry_run:
             try:
+                # The receiver's own limit: Pub/Sub would refuse a larger message forever.
+                check_size(decision.message)
                 self._sink.publish(decision.message)
             except PublishFailed as failed:
                 verdict, reason = "failed", f"publish failed, kept ({failed})"
@@ -353,7 +370,8 @@ class Replayer:
 
     def _modify(self, ack_ids: list[str], seconds: int) -> None:
         """A new lease for messages that stay: `_HOLD_S` while the run goes on (no
-        redelivery to this run), 0 at its end (available again now, not after the lease)."""
+        redelivery to this run; `_DRY_RUN_LEASE_S` for a dry run), 0 at its end (available
+        again now, not after the lease)."""
         for chunk in _chunks(ack_ids):
             self._subscriber.modify_ack_deadline(
                 subscription=self._plan.subscription,

@@ -11,7 +11,8 @@ Prints the answer's status and body; exits 0 on 2xx, 1 on any other answer, 2 on
 error, 3 when the receiver cannot be reached.
 
 Standard library only (urllib), so it runs from a bare checkout with any Python 3.11+.
-The key is never printed, not even if a receiver echoed it back.
+The key is never printed, not even if a receiver echoed it back, and nothing the target
+sent is printed with its control characters (`printable`).
 """
 
 from __future__ import annotations
@@ -76,11 +77,22 @@ def request_body(event_type: str, key: str) -> bytes:
     return json.dumps({"key": key, **sample_body(event_type)}).encode("utf-8")
 
 
+# C0 controls, DEL and C1 controls: a terminal acts on them (clear the screen, retitle the
+# window, move the cursor back over a line), so text from the network never prints them.
+_CONTROLS: Final = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def redact(text: str, key: str) -> str:
     """`text` without `key`, in any letter case (the receiver compares keys that way)."""
     if not key:
         return text
     return re.sub(re.escape(key), REDACTED, text, flags=re.IGNORECASE)
+
+
+def printable(text: str, key: str) -> str:
+    """Text that came over the network, as it may be printed: without control characters,
+    then without `key`. Controls go first, so a key split by them is still found."""
+    return redact(_CONTROLS.sub("", text), key)
 
 
 def post(url: str, body: bytes, timeout: float) -> tuple[int, str, bytes]:
@@ -168,7 +180,7 @@ def deliver(delivery: Delivery) -> int:
     except OSError as error:
         cause = getattr(error, "reason", error)
         print(
-            f"error: no answer from {delivery.url}: {redact(str(cause), delivery.key)}",
+            f"error: no answer from {delivery.url}: {printable(str(cause), delivery.key)}",
             file=sys.stderr,
         )
         return EXIT_UNREACHABLE
@@ -176,9 +188,9 @@ def deliver(delivery: Delivery) -> int:
     text = answer.decode("utf-8", errors="replace")
     if len(text) > _MAX_SHOWN_BODY:
         text = text[:_MAX_SHOWN_BODY] + " [...]"
-    print(f"{status} {redact(reason, delivery.key)}")
+    print(f"{status} {printable(reason, delivery.key)}")
     if text:
-        print(redact(text, delivery.key))
+        print(printable(text, delivery.key))
     return EXIT_OK if 200 <= status < 300 else EXIT_NOT_2XX
 
 

@@ -20,9 +20,10 @@ The same steps run against a deployed project (`CloudBackend`, gcloud) and a loc
 runs them. Exit status: 0 when every step passed, 1 when one failed, 2 on a usage error.
 
 The key is read from `SONORAN_API_KEY` only, never from the command line, and never
-printed; neither is any event text. A gcloud call that fails shows gcloud's own `ERROR:`
-line, and for the usual ones (not signed in, no Application Default Credentials, an API not
-enabled, a wrong project) the command that fixes it. Without `--region`, the region is the
+printed; neither is any event text, nor any control character a target, gcloud or a log
+sent. A gcloud call that fails shows gcloud's own `ERROR:` line, and for the usual ones (not
+signed in, no Application Default Credentials, an API not enabled, a wrong project) the
+command that fixes it. Without `--region`, the region is the
 one deploy/gcloud.sh recorded for the project (or terraform.tfvars names), else the
 script's default, us-central1.
 """
@@ -44,7 +45,7 @@ from pathlib import Path
 from typing import Final
 
 from sonoran_receiver.publishing.message import SERVER_RE, utc_timestamp
-from sonoran_receiver.tools.send import KEY_ENV, event_url, post, redact, request_body
+from sonoran_receiver.tools.send import KEY_ENV, event_url, post, printable, request_body
 from sonoran_receiver.tools.verify_backends import (
     PEEK_LIMIT,
     Backend,
@@ -169,7 +170,7 @@ def check_sample(context: Context, url: str) -> tuple[Check, str | None]:
     try:
         status, _, answer = post(target, request_body(SAMPLE_TYPE, context.key), HTTP_TIMEOUT_S)
     except OSError as error:
-        reason = redact(_reason(error), context.key)
+        reason = _reason(error)
         return Check(
             step, False, f"no answer ({reason})", cause="the function stopped answering"
         ), None
@@ -485,12 +486,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     key = os.environ.get(KEY_ENV, "").strip()
 
     def progress(line: str) -> None:
-        print(line, flush=True)
+        print(printable(line, key), flush=True)
 
     context = Context(backend, key, args.server, where, wait_s=args.wait, progress=progress)
     failed = False
     for check in run_steps(context):
-        print(redact(check.line(), key), flush=True)
+        # Every line may quote the network (an event_id, a reason, a URL gcloud found).
+        print(printable(check.line(), key), flush=True)
         failed = failed or check.passed is False
     return EXIT_FAILED if failed else EXIT_OK
 

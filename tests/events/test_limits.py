@@ -23,6 +23,7 @@ from werkzeug.test import TestResponse
 
 from sonoran_receiver.events import MAX_PROBLEMS, parse_event, problems
 from sonoran_receiver.events.base import MAX_LIST_ITEMS, fold
+from sonoran_receiver.worker.published import PublishedData
 from tests.support.app import EVENT_PATH, TEST_KEY
 from tests.support.colliding import FOLDED_LISTS, colliding_body, colliding_ids
 
@@ -54,7 +55,7 @@ def test_a_megabyte_of_colliding_ids_over_the_cap_gets_422_naming_the_list(
 
 
 @pytest.mark.timeout(20)
-def test_a_megabyte_of_colliding_911_identities_gets_422_naming_the_union(
+def test_a_megabyte_of_colliding_911_identities_gets_422_naming_the_list(
     client: flask.testing.FlaskClient,
 ) -> None:
     body = colliding_body("EVENT_911", "identities", "communityUserIds", limit=LIMIT, key=TEST_KEY)
@@ -62,7 +63,7 @@ def test_a_megabyte_of_colliding_911_identities_gets_422_naming_the_union(
     assert response.status_code == 422
     [problem] = response.get_json()["problems"]
     assert problem["loc"] == "data"
-    assert f"at most {MAX_LIST_ITEMS} items together" in problem["msg"]
+    assert problem["msg"].startswith(f"`identities` should hold at most {MAX_LIST_ITEMS} items")
 
 
 @pytest.mark.timeout(20)
@@ -105,6 +106,40 @@ def test_colliding_911_identities_up_to_the_cap_are_accepted_as_their_union(
     published = json.loads(sink.read_text(encoding="utf-8"))["data"]["data"]
     assert published["apiIds"] == [str(value) for value in ids]
     assert published["identities"] == ids
+
+
+@pytest.mark.parametrize("count", [2_501, MAX_LIST_ITEMS])
+def test_accepted_911_identities_are_read_back_by_the_worker(
+    make_app: Callable[..., flask.Flask], tmp_path: Path, count: int
+) -> None:
+    # Counted with the kept `identities`, the union in `apiIds` would be counted twice
+    # when the worker reads the event again, and refused on every delivery.
+    sink = tmp_path / "sink.jsonl"
+    client = make_app(LOCAL_SINK_FILE=str(sink)).test_client()
+    identities = [f"license:{n:08x}" for n in range(count)]
+    data = {"call": {"callId": 318}, "identities": identities}
+    body = json.dumps({"key": TEST_KEY, "type": "EVENT_911", "data": data}).encode()
+    assert post(client, body).status_code == 200
+    published = json.loads(sink.read_text(encoding="utf-8"))["data"]
+    assert PublishedData.model_validate(published).canonical_event().data == published["data"]
+
+
+def test_911_identities_over_the_cap_without_repeats_get_422_naming_the_union(
+    client: flask.testing.FlaskClient,
+) -> None:
+    half = MAX_LIST_ITEMS // 2 + 1
+    data = {
+        "call": {"callId": 318},
+        "apiIds": [f"license:a{n}" for n in range(half)],
+        "identities": [f"license:b{n}" for n in range(half)],
+    }
+    response = post(
+        client, json.dumps({"key": TEST_KEY, "type": "EVENT_911", "data": data}).encode()
+    )
+    assert response.status_code == 422
+    [problem] = response.get_json()["problems"]
+    assert problem["loc"] == "data"
+    assert f"at most {MAX_LIST_ITEMS} different items together, not {2 * half}" in problem["msg"]
 
 
 @pytest.mark.timeout(10)

@@ -213,6 +213,28 @@ def test_a_key_inside_the_payload_is_never_stored(tmp_path: Path, envelope: dict
         assert REDACTED in stored
 
 
+@pytest.mark.parametrize("key", ['quote"key-0123456789', "back\\slash-key-0123456789"])
+@pytest.mark.parametrize("routed", ["accepted", "quarantined"])
+def test_a_key_holding_a_quote_or_a_backslash_is_redacted_in_names_and_values(
+    tmp_path: Path, key: str, routed: str
+) -> None:
+    # JSON escapes these characters, so only the decoded texts can show the key.
+    sink = tmp_path / "sink.jsonl"
+    client = build_app(event_env(SONORAN_API_KEYS=key, LOCAL_SINK_FILE=str(sink))).test_client()
+    call: Any = {"callId": 1, "caller": f"my key {key}", key.upper(): "name"}
+    if routed == "quarantined":
+        call["callId"] = "not an id"
+    envelope = {"type": "EVENT_911", "data": {"call": call}}
+    assert post(client, body(envelope, key=key)).status_code == (
+        200 if routed == "accepted" else 422
+    )
+    [line] = sink.read_text().splitlines()
+    stored = json.loads(line)["data"]["data"]
+    assert stored["call"]["caller"] == f"my key {REDACTED}"
+    assert stored["call"][REDACTED] == "name"
+    assert key.lower() not in json.dumps(stored, ensure_ascii=False).lower()
+
+
 def test_a_wrong_key_builds_no_python_object_per_json_value() -> None:
     # Contract: before the key matched, no model and no Python object per JSON value. A
     # 1 MiB body of 130,000 tiny objects costs ~30 MiB of Python objects when parsed whole;

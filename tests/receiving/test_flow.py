@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,16 +94,56 @@ def test_body_exactly_at_the_limit_is_accepted(make_app: Callable[..., flask.Fla
     assert post(client, body).status_code == 200
 
 
-# step 4: query and JSON
+# step 4: JSON; step 5b: server name
+
+BAD_SERVER_QUERIES = [
+    "server=",
+    "server=" + "a" * 65,
+    "server=Server%201",
+    "server=a/b",
+    "server=fivem-1&server=fivem-2",
+    "server=%C3%A9quipe",
+    "server=fivem-1&pad=" + "x" * 3000,
+]
 
 
-@pytest.mark.parametrize(
-    "query", ["server=", "server=" + "a" * 65, "server=a%20b", "server=a/b", "server=1&server=2"]
-)
-def test_invalid_server_query_is_400(client: flask.testing.FlaskClient, query: str) -> None:
+def _log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    lines = capsys.readouterr().out.splitlines()
+    return [json.loads(line) for line in lines if line.startswith('{"severity"')]
+
+
+@pytest.mark.parametrize("query", BAD_SERVER_QUERIES)
+def test_a_bad_server_query_keeps_the_event_without_a_server_and_warns(
+    make_app: Callable[..., flask.Flask],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    query: str,
+) -> None:
+    # A forwarder's typo in `?server=` must not lose the event (docs/reference/contract.md
+    # "Step 5b: server name").
+    sink = tmp_path / "sink.jsonl"
+    client = make_app(LOCAL_SINK_FILE=str(sink)).test_client()
     response = post(client, envelope(), path=f"{EVENT_PATH}?{query}")
-    assert response.status_code == 400
-    assert set(response.get_json()) == {"error"}
+    assert response.status_code == 200
+    message = json.loads(sink.read_text())
+    assert message["data"]["server"] is None
+    assert "server" not in message["attributes"]
+    logged = _log_lines(capsys)
+    [warning] = [line for line in logged if line["severity"] == "WARNING"]
+    assert warning["message"] == "server name refused, event kept without a server"
+    assert warning["reason"]
+    value = urllib.parse.unquote(query.rsplit("server=", maxsplit=1)[-1].split("&", maxsplit=1)[0])
+    if len(value) > 3:
+        assert all(value not in json.dumps(line, ensure_ascii=False) for line in logged)
+
+
+@pytest.mark.parametrize("query", BAD_SERVER_QUERIES)
+def test_a_bad_server_query_with_a_wrong_key_is_still_401(
+    client: flask.testing.FlaskClient, query: str
+) -> None:
+    response = post(client, envelope(key="not-the-key"), path=f"{EVENT_PATH}?{query}")
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "unauthorized"}
 
 
 @pytest.mark.parametrize("server", ["1", "fivem-2", "eu.main_1", "a" * 64])
@@ -314,6 +356,21 @@ def test_accepted_event_without_a_topic_goes_to_the_local_sink(
     assert lines[0] in capsys.readouterr().out.splitlines()
 
 
+def test_the_local_sink_echo_escapes_bidi_and_c1_controls_and_keeps_the_data(
+    make_app: Callable[..., flask.Flask], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A right-to-left override shows a line in another order; U+009B is a CSI, like ESC [.
+    hostile = "Sam\u202eeoP\u2066 \x9b2J\x85\x7f\u200f"
+    sink = tmp_path / "sink.jsonl"
+    client = make_app(LOCAL_SINK_FILE=str(sink)).test_client()
+    assert post(client, envelope("EVENT_NEW_THING", {hostile: hostile})).status_code == 200
+    echoed = [line for line in capsys.readouterr().out.splitlines() if '"attributes"' in line]
+    for line in (*echoed, *sink.read_text().splitlines()):
+        assert not re.search("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]", line)
+        assert json.loads(line)["data"]["data"] == {hostile: hostile}
+    assert len(echoed) == 1
+
+
 def test_dropped_event_is_200_and_stored_nowhere(
     make_app: Callable[..., flask.Flask], tmp_path: Path
 ) -> None:
@@ -334,18 +391,6 @@ def test_sink_failure_is_503_with_retry_after(
     assert response.status_code == 503
     assert int(response.headers["Retry-After"]) > 0
     assert set(response.get_json()) == {"error"}
-
-
-def test_a_query_string_over_the_limit_is_400_without_being_parsed(
-    client: flask.testing.FlaskClient,
-) -> None:
-    response = client.post(
-        EVENT_PATH + "?server=1&pad=" + "x" * 3000,
-        data=envelope(),
-        content_type="application/json",
-    )
-    assert response.status_code == 400
-    assert response.get_json() == {"error": "query string over 2048 bytes"}
 
 
 def test_a_long_query_on_another_path_is_just_404(client: flask.testing.FlaskClient) -> None:

@@ -104,7 +104,7 @@ class StandIn(ClosesOnExit):
                 body = self.rfile.read(length)
                 answer = stand_in._record(
                     Received(
-                        method="POST",
+                        method=self.command,
                         path=self.path,
                         headers={name.lower(): value for name, value in self.headers.items()},
                         body=body,
@@ -117,6 +117,9 @@ class StandIn(ClosesOnExit):
                     self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
                 self.wfile.write(answer.body)
+
+            # A GET (a reachability probe) is recorded and answered from the script alike.
+            do_GET = do_POST  # noqa: N815 - http.server's naming
 
             def log_message(self, format: str, *args: Any) -> None:
                 # The test output stays readable; requests are in `received`.

@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from sonoran_receiver.events import MODELS
+from sonoran_receiver.receiving.answers import EventTooLarge, PayloadTooLarge
 from sonoran_receiver.tools.openapi import DOCUMENT, EVENT_PATH, ROOT, rendered
 from tests.support.app import TEST_KEY, event_env
 from tests.support.fixtures import load_fixtures
@@ -71,6 +72,21 @@ def test_openapi_documents_every_answer_of_the_contract() -> None:
     }
     assert statuses == CONTRACT_STATUSES
     assert paths[EVENT_PATH]["get"]["responses"]["200"] == {"$ref": "#/components/responses/Probe"}
+
+
+def test_openapi_413_names_the_event_too_large_to_publish_and_its_record() -> None:
+    too_large = documented()["components"]["responses"]["PayloadTooLarge"]
+    error = too_large["content"]["application/json"]["schema"]["properties"]["error"]
+    assert error["examples"] == [PayloadTooLarge.reason, EventTooLarge.reason]
+    assert "`too_large` record" in too_large["description"]
+
+
+def test_openapi_says_a_bad_server_query_is_no_400() -> None:
+    post = documented()["paths"][EVENT_PATH]["post"]
+    [server] = post["parameters"]
+    assert "keeps the event without a server" in server["description"]
+    bad_request = documented()["components"]["responses"]["BadRequest"]["description"]
+    assert "server" not in bad_request
 
 
 def test_openapi_request_body_is_one_of_every_canonical_event_with_key_required() -> None:

@@ -42,6 +42,20 @@ BROKEN_EVENT = {"type": "EVENT_UNIT_STATUS", "data": {"identIds": CANARY, "statu
 WAIT = ("--wait", "1")
 
 
+REPLAY_COMMAND = (sys.executable, "-m", "sonoran_receiver.tools.replay")
+
+
+def command_environment(emulator: PubSubEmulator) -> dict[str, str]:
+    """The command's environment in a subprocess: none of the receiver's variables, and the
+    emulator's host."""
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SONORAN_", "PUBSUB_", "GOOGLE_CLOUD_"))
+    }
+    return {**environ, "PUBSUB_EMULATOR_HOST": emulator.host}
+
+
 @dataclass
 class Run:
     status: int
@@ -358,24 +372,16 @@ def test_the_command_derives_names_from_the_prefix_and_runs_with_python_dash_m(
     finally:
         subscriber.close()
         publisher.transport.close()
-    environ = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("SONORAN_", "PUBSUB_", "GOOGLE_CLOUD_"))
-    }
-
     finished = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "sonoran_receiver.tools.replay",
+            *REPLAY_COMMAND,
             "--project",
             PROJECT,
             "--prefix",
             prefix,
             *WAIT,
         ],
-        env={**environ, "PUBSUB_EMULATOR_HOST": pubsub_emulator.host},
+        env=command_environment(pubsub_emulator),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -401,3 +407,44 @@ def test_a_missing_project_is_one_configuration_line() -> None:
         "configuration error: GOOGLE_CLOUD_PROJECT: "
         "needed for the subscription sonorancad-quarantine-pull (or --project)\n"
     )
+
+
+def test_a_killed_dry_run_leaves_the_messages_to_other_readers_within_seconds(
+    setup: Setup,
+) -> None:
+    # Killed while it waits in its last pull, every message decided and still leased.
+    for _ in range(3):
+        assert setup.send(NEW_EVENT) == 422
+    dry_run = subprocess.Popen(
+        [
+            *REPLAY_COMMAND,
+            "--subscription",
+            setup.quarantine.subscription_path,
+            "--topic",
+            setup.events.topic_path,
+            "--wait",
+            "60",
+            "--dry-run",
+        ],
+        env=command_environment(setup.emulator),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert dry_run.stdout is not None
+        decided = 0
+        # Up to the third decision: the run then pulls again, and waits.
+        for line in dry_run.stdout:
+            decided += " would " in line
+            if decided == 3:
+                break
+        assert decided == 3
+    finally:
+        dry_run.kill()
+        dry_run.wait(timeout=30)
+
+    # The dry run's lease is 10 s; a real run's would have hidden them for 600 s.
+    assert len(setup.quarantine.pull(3, deadline_s=25)) == 3
+    assert setup.events.pull_all(quiet_s=1.0) == []

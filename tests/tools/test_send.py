@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -41,6 +42,7 @@ class FakeReceiver:
     status: int = 200
     answer: bytes = b'{"status": "ok"}'
     extra_headers: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None
 
     def only_request(self) -> Received:
         assert len(self.requests) == 1, self.requests
@@ -57,7 +59,7 @@ def receiver() -> Iterator[FakeReceiver]:
             fake.requests.append(
                 Received(self.command, self.path, dict(self.headers), self.rfile.read(length))
             )
-            self.send_response(fake.status)
+            self.send_response(fake.status, fake.reason)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(fake.answer)))
             for name, value in fake.extra_headers.items():
@@ -197,6 +199,25 @@ def test_a_redirect_is_reported_not_followed(
     assert "302" in output
     assert "/elsewhere" in output
     assert_key_hidden(output)
+
+
+def test_text_from_the_target_is_printed_without_control_characters(
+    receiver: FakeReceiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Clear the screen, retitle the window, print a fake line over the real one: the
+    # reason phrase, Location and body come from whoever answers.
+    hostile = "\x1b[2J\x1b]0;pwned\x07\r200 OK\x7f\x9b2J"
+    receiver.status = 302
+    receiver.answer = ("body" + hostile).encode()
+    receiver.extra_headers = {"Location": "/elsewhere" + hostile}
+    receiver.reason = "Found" + hostile
+
+    send.main(["--url", receiver.base_url, "--key", KEY, "EVENT_911"])
+
+    output = output_of(capsys)
+    assert output.count("pwned") == 3
+    # Only the line ends print() itself writes.
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f]", output)
 
 
 def test_no_answer_exits_3(capsys: pytest.CaptureFixture[str]) -> None:

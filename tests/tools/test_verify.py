@@ -184,6 +184,24 @@ def test_a_key_that_differs_from_the_secret_fails_the_sample_with_that_cause(
     assert "a-key-the-receiver-does-not-know" not in "\n".join(lines)
 
 
+# What a hostile target could make a terminal do: clear it, retitle the window, and print a
+# fake passing line over the real one (ESC sequences, BEL, CR, DEL and C1's CSI).
+HOSTILE_TEXT = "\x1b[2J\x1b]0;pwned\x07\r\u2713 verify passed\x7f\x9b2J"
+
+
+@pytest.mark.emulator
+def test_text_from_the_target_is_printed_without_control_characters(
+    local_stack: Callable[..., LocalStack], capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = local_stack(worker=False)
+    probe = Answer(200, {"Content-Type": "text/plain"}, b"ok\n")
+    with StandIn(probe, Answer.json(200, {"id": HOSTILE_TEXT})) as target:
+        status, lines = run_verify(capsys, [*stack.args(url=target.url), "--wait=1"])
+    assert status == verify.EXIT_FAILED
+    assert "pwned" in line_of(lines, "sample EVENT_911")
+    assert not re.search("[\x00-\x1f\x7f-\x9f]", "".join(lines))
+
+
 @pytest.mark.emulator
 @pytest.mark.server
 def test_a_wrong_event_path_fails_the_probe_and_skips_what_needs_it(
