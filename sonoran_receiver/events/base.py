@@ -72,11 +72,14 @@ class Event(BaseModel):
     documented event has others, except `GET_LOGS`'s `logKey`, which is dropped).
     """
 
+    # Built on first use, not at import: a start then builds only the models of the types
+    # it receives (`parse_event`), not all of them before its first answer.
     model_config = ConfigDict(
         extra="ignore",
         hide_input_in_errors=True,
         frozen=True,
         field_title_generator=lambda name, _field: name,
+        defer_build=True,
     )
 
     family: ClassVar[str] = ""
