@@ -101,7 +101,8 @@ RECEIVERS = (
 
 
 def bodies(count: int) -> list[bytes]:
-    """Distinct, realistic events (catalogue 3.15's EVENT_911), one callId each."""
+    """Distinct, realistic events (docs/reference/push-events.md "EVENT_911"), one callId
+    each."""
     pool = []
     for number in range(count):
         data = copy.deepcopy(EVENT_911_DATA)

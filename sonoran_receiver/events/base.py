@@ -8,15 +8,17 @@ canonical `data` as plain JSON values, with no `model_dump` pass, which measured
 half the cost of `json.loads` of the same event (`bench/bench_validation.py`). Optional
 fields that were not sent stay absent; fields the models do not name are kept as sent.
 
-Values are kept as sent (issue 11.1): each field takes one JSON kind and hands the value on
-in the kind it came in. Two documented rules change a value's kind, both lossless: an id
-sent as a numeric string is its integer (`Id`), and an integer sent where text belongs is
-its digits (`Text`). `docs/events-normalisation.md` lists every change a value undergoes.
+Values are kept as sent (docs/reference/contract.md "Values kept as sent"): each field takes
+one JSON kind and hands the value on in the kind it came in. Two documented rules change a
+value's kind, both lossless: an id sent as a numeric string is its integer (`Id`), and an
+integer sent where text belongs is its digits (`Text`). `docs/events-normalisation.md` lists
+every change a value undergoes.
 
-Normalisation is linear in the body whatever its values (issue 10.2): a value the sender
-chose is compared with others only through text (Python randomises the hashes of strings
-per process; those of integers are fixed, so crafted integers all collide in a `set`), and
-an id or text list holds at most `MAX_LIST_ITEMS` items.
+Normalisation is linear in the body whatever its values (docs/reference/contract.md
+"Limits"): a value the sender chose is compared with others only through text (Python
+randomises the hashes of strings per process; those of integers are fixed, so crafted
+integers all collide in a `set`), and an id or text list holds at most `MAX_LIST_ITEMS`
+items.
 """
 
 from __future__ import annotations
@@ -68,8 +70,9 @@ class Event(BaseModel):
     """The envelope `{"key", "type", "data"}` every push event arrives in.
 
     Subclasses pin `type` with a `Literal` and type `data` with their payload model. Fields
-    beside `key`, `type` and `data` are not part of the canonical event (catalogue 3.0: no
-    documented event has others, except `GET_LOGS`'s `logKey`, which is dropped).
+    beside `key`, `type` and `data` are not part of the canonical event: no documented event
+    has others, except `GET_LOGS`'s `logKey`, which is dropped
+    (docs/reference/push-events.md "Envelope").
     """
 
     # Built on first use, not at import: a start then builds only the models of the types
@@ -262,7 +265,8 @@ Id = Annotated[
     ),
 ]
 """An id: an integer; sent as a numeric string (`"57"`) or a whole number (`57.0`), it is
-that integer (catalogue 3.14: the bodycam page sends `"1"`)."""
+that integer (the bodycam page sends `"1"`: docs/reference/push-events.md
+"EVENT_DISPATCH_TOGGLE_BODYCAM")."""
 
 KINDS_KEPT: Final = (
     "Values are kept as sent except by the rules of docs/events-normalisation.md: an id "
