@@ -456,6 +456,22 @@ def server_env(options: Options, topic: TestTopic) -> dict[str, str]:
     }
 
 
+@contextlib.contextmanager
+def started(
+    receiver: Receiver, log_name: str, emulator: PubSubEmulator, options: Options
+) -> Iterator[tuple[subprocess.Popen[bytes], int, Cold]]:
+    """A fresh server on a fresh topic, its first (published) 200 confirmed."""
+    topic = emulator.new_topic()
+    log_path = options.work / f"{log_name}.log"
+    with running(receiver, server_env(options, topic), log_path) as (process, port, cold):
+        if receiver.publishes:
+            confirm_published(topic)
+        # Nobody reads the load's messages: without a subscription the emulator keeps none,
+        # so its memory and speed stay the same from the first run to the last.
+        drop_subscription(emulator, topic)
+        yield process, port, cold
+
+
 def one_run(
     receiver: Receiver,
     round_number: int,
@@ -463,19 +479,15 @@ def one_run(
     pool: Sequence[bytes],
     options: Options,
 ) -> Run:
-    topic = emulator.new_topic()
-    log_path = options.work / f"{receiver.name}-{round_number}.log"
-    with running(receiver, server_env(options, topic), log_path) as (process, port, cold):
-        if receiver.publishes:
-            confirm_published(topic)
-        # Nobody reads the load's messages: without a subscription the emulator keeps none,
-        # so its memory and speed stay the same from the first run to the last.
-        drop_subscription(emulator, topic)
-        with MemorySampler(process.pid) as memory:
-            loads = {
-                count: load(port, pool, count, options.warmup_s, options.seconds)
-                for count in CONNECTIONS
-            }
+    log_name = f"{receiver.name}-{round_number}"
+    with (
+        started(receiver, log_name, emulator, options) as (process, port, cold),
+        MemorySampler(process.pid) as memory,
+    ):
+        loads = {
+            count: load(port, pool, count, options.warmup_s, options.seconds)
+            for count in CONNECTIONS
+        }
     return Run(
         receiver=receiver.name,
         round=round_number,
@@ -488,13 +500,8 @@ def one_run(
 
 def cold_start(receiver: Receiver, spawn: int, emulator: PubSubEmulator, options: Options) -> Cold:
     """One more spawn of `receiver`, only to time its first (published) 200."""
-    topic = emulator.new_topic()
-    log_path = options.work / f"{receiver.name}-cold-{spawn}.log"
-    with running(receiver, server_env(options, topic), log_path) as (_, _, cold):
-        if receiver.publishes:
-            confirm_published(topic)
-    drop_subscription(emulator, topic)
-    return cold
+    with started(receiver, f"{receiver.name}-cold-{spawn}", emulator, options) as (_, _, cold):
+        return cold
 
 
 def confirm_published(topic: TestTopic) -> None:
