@@ -13,8 +13,8 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
-# Start-up builds some 300,000 objects that live as long as the process (the event models,
-# the Pub/Sub client library). Collecting while they are made only walks them over and over:
+# Start-up builds objects that live as long as the process (pydantic, the settings, the
+# event model classes, the flow). Collecting while they are made only walks them over and over:
 # the collector waits until they are built (about 50 ms less cold start, bench/RESULTS.md).
 # Then they are frozen out of its sight, so they stay shared between gunicorn's arbiter and
 # the worker it forks instead of being copied page by page when the collector walks them

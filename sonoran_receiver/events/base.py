@@ -8,15 +8,16 @@ canonical `data` as plain JSON values, with no `model_dump` pass, which measured
 half the cost of `json.loads` of the same event (`bench/bench_validation.py`). Optional
 fields that were not sent stay absent; fields the models do not name are kept as sent.
 
-Values are kept as sent (docs/reference/contract.md "Values kept as sent"): each field takes one
-JSON kind and hands the value on in the kind it came in. Two documented rules change a value's kind,
-both lossless: an id sent as a numeric string is its integer (`Id`), and an integer sent where text
-belongs is its digits (`Text`). `docs/events-normalisation.md` lists every change a value undergoes.
+Values are kept as sent (docs/reference/contract.md "Values kept as sent"): each field takes
+one JSON kind and hands the value on in the kind it came in. Two documented rules change a
+value's kind, both lossless: an id sent as a numeric string is its integer (`Id`), and an
+integer sent where text belongs is its digits (`Text`). `docs/events-normalisation.md` lists
+every change a value undergoes.
 
 Normalisation is linear in the body whatever its values (docs/reference/contract.md
-"What an unauthenticated request may cost"): a value the sender chose is compared with others only
-through text (Python randomises the hashes of strings per process; those of integers are fixed, so
-crafted integers all collide in a `set`), and an id or text list holds at most `MAX_LIST_ITEMS`
+"Limits"): a value the sender chose is compared with others only through text (Python
+randomises the hashes of strings per process; those of integers are fixed, so crafted
+integers all collide in a `set`), and an id or text list holds at most `MAX_LIST_ITEMS`
 items.
 """
 
@@ -68,16 +69,20 @@ def doc(description: str, *examples: Any, **constraints: Any) -> Any:
 class Event(BaseModel):
     """The envelope `{"key", "type", "data"}` every push event arrives in.
 
-    Subclasses pin `type` with a `Literal` and type `data` with their payload model. Fields beside
-    `key`, `type` and `data` are not part of the canonical event (docs/reference/push-events.md
-    "Envelope": no documented event has others, except `GET_LOGS`'s `logKey`, which is dropped).
+    Subclasses pin `type` with a `Literal` and type `data` with their payload model. Fields
+    beside `key`, `type` and `data` are not part of the canonical event: no documented event
+    has others, except `GET_LOGS`'s `logKey`, which is dropped
+    (docs/reference/push-events.md "Envelope").
     """
 
+    # Built on first use, not at import: a start then builds only the models of the types
+    # it receives (`parse_event`), not all of them before its first answer.
     model_config = ConfigDict(
         extra="ignore",
         hide_input_in_errors=True,
         frozen=True,
         field_title_generator=lambda name, _field: name,
+        defer_build=True,
     )
 
     family: ClassVar[str] = ""

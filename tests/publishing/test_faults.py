@@ -9,6 +9,7 @@ request), not a performance figure.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ from werkzeug.test import TestResponse
 from tests.support.app import EVENT_PATH, TEST_KEY
 from tests.support.emulator import PubSubEmulator, TestTopic
 from tests.support.fixtures import load_fixtures
+from tests.support.gate import Gate
 
 pytestmark = pytest.mark.emulator
 
@@ -87,6 +89,29 @@ def test_hung_pubsub_is_503_in_time_and_the_same_app_publishes_once_it_answers(
     keys = {message.attributes["event_id"] for message in topic.pull_all(quiet_s=2.0)}
     # Events answered 503 may still land (a duplicate if the sender retries): not checked.
     assert response.get_json()["id"] in keys
+
+
+def test_pubsub_unreachable_for_part_of_the_wait_is_200_once_a_retry_gets_through(
+    make_app: Callable[..., flask.Flask], pubsub_topic: TestTopic
+) -> None:
+    wait_s = 10.0
+    with Gate(pubsub_topic.emulator.host, shut=True) as gate:
+        client = make_app(
+            PUBSUB_PUBLISH_TIMEOUT_S=str(wait_s),
+            **{**pubsub_topic.env(), "PUBSUB_EMULATOR_HOST": gate.host},
+        ).test_client()
+        answers: list[tuple[TestResponse, float]] = []
+        sender = threading.Thread(target=lambda: answers.append(post_panic(client, 1)))
+        sender.start()
+        # Every connection is dropped meanwhile: the first attempts fail as unavailable.
+        time.sleep(0.5)
+        gate.open()
+        sender.join(wait_s + 5)
+    [(response, elapsed_s)] = answers
+    assert response.status_code == 200, response.get_json()
+    assert 0.5 <= elapsed_s <= wait_s + 1.0
+    [message] = pubsub_topic.pull(1)
+    assert message.attributes["event_id"] == response.get_json()["id"]
 
 
 def test_failed_publish_logs_one_error_line_without_key_or_event_text(
