@@ -5,6 +5,8 @@ headers, body stream) and turns its plain answers back into responses.
 """
 
 # Who this code is, for the `User-Agent` of every outgoing handler call (Discord asks for
-# `DiscordBot (url, version)`). VERSION follows pyproject.toml's, which is not deployed.
-PROJECT_URL = "https://github.com/sonoran-receiver/sonoran-receiver"
+# `DiscordBot (url, version)`). The project has no public address yet: its name stands in
+# the URL's place rather than an address that is not ours. VERSION follows pyproject.toml's,
+# which is not deployed.
+PROJECT_URL = "sonoran-receiver"
 VERSION = "0.1.0"

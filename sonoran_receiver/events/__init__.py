@@ -108,9 +108,9 @@ _CONFIG = ConfigDict(hide_input_in_errors=True, title="Sonoran CAD push event")
 def _envelope(value: Any) -> Any:
     """The envelope made ready for the models: the type stripped, upper-cased and mapped
     from legacy names, and for known types `data` given as an array of one object unwrapped
-    (half the vendor's doc pages show `[ {...} ]`; docs/reference/contract.md "Event types
-    and normalisation"). Other arrays are left for the model to refuse; an unknown type's
-    data is kept whole."""
+    (half the vendor's doc pages show `[ {...} ]`;
+    docs/reference/contract.md "Event types and normalisation"). Other arrays are left for
+    the model to refuse; an unknown type's data is kept whole."""
     if not isinstance(value, dict) or not isinstance(value.get("type"), str):
         return value
     ready = {**value, "type": canonical_type(value["type"])}

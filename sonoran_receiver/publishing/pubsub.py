@@ -1,10 +1,10 @@
 """The Pub/Sub sink: one message per accepted event, confirmed before the answer.
 
-The vendor's forwarder never retries (docs/reference/push-events.md "Timeouts, retries,
-ordering, duplicates"), so a `2xx` must mean Pub/Sub has the message: each event is one
-`Publish` RPC, awaited by the request's own thread for at most `PUBSUB_PUBLISH_TIMEOUT_S`,
-and anything short of a message id becomes `PublishFailed` (the flow answers `503` with
-`Retry-After`).
+The vendor's forwarder never retries
+(docs/reference/push-events.md "Timeouts, retries, ordering, duplicates"), so a `2xx` must
+mean Pub/Sub has the message: each event is one `Publish` RPC, awaited by the request's own
+thread for at most `PUBSUB_PUBLISH_TIMEOUT_S`, and anything short of a message id becomes
+`PublishFailed` (the flow answers `503` with `Retry-After`).
 
 The RPC goes through the generated client (`google.pubsub_v1.PublisherClient.publish`),
 not the high-level `google.cloud.pubsub_v1.PublisherClient`: that one batches, starts a

@@ -49,10 +49,10 @@ def server_from_query(query: bytes) -> str | None:
     """`?server=S` names the game server that forwarded the event
     (docs/reference/push-events.md "Forwarding from the FiveM resource").
 
-    Read after the key has matched, so only a trusted sender's query is parsed, and only
-    when it is short. Raises `ServerRefused` when the query has no usable server name: the
-    flow then keeps the event without one (docs/reference/contract.md "Step 5b: server
-    name"), since a forwarder's typo must not lose the event.
+    Read after the key has matched, so only a trusted sender's query is parsed, and only when it is
+    short. Raises `ServerRefused` when the query has no usable server name: the flow then keeps the
+    event without one (docs/reference/contract.md "Step 5b: server name"), since a forwarder's typo
+    must not lose the event.
     """
     if not query:
         return None

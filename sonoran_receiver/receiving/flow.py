@@ -150,8 +150,8 @@ class Receiver:
         body = read_body(request.body, request.content_length, self._settings.max_body_bytes)
         if not self._keys.matches(read_key(body)):
             raise Unauthorized()
-        # Only a trusted body is rewritten (docs/reference/contract.md "What an
-        # unauthenticated request may cost").
+        # Only a trusted body is rewritten
+        # (docs/reference/contract.md "What an unauthenticated request may cost").
         body = without_lone_surrogates(body)
         outcome.server = self._server(request.query)
         accepted = self._accept(body, outcome)

@@ -1,6 +1,6 @@
-"""Properties of the models over mutated fixtures (hypothesis): no mutation of a valid body
-gets anything but `200` or a `4xx` through the HTTP flow (docs/reference/contract.md "The HTTP
-flow"). That the canonical shape is a fixed point, read back by the worker, is
+"""Properties of the models over mutated fixtures (hypothesis): no mutation of a valid body gets
+anything but `200` or a `4xx` through the HTTP flow (docs/reference/contract.md "The HTTP flow").
+That the canonical shape is a fixed point, read back by the worker, is
 `tests/worker/test_accepted_reads_back.py`, over these same mutations."""
 
 from __future__ import annotations

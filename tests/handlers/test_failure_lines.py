@@ -91,14 +91,14 @@ def test_a_target_that_never_answers_in_time_logs_timeout(
     assert "http_status" not in line
 
 
-def test_every_outgoing_call_says_discordbot_with_the_project_url_and_version() -> None:
+def test_every_outgoing_call_says_discordbot_with_the_project_and_version() -> None:
     with StandIn() as discord, StandIn() as forward:
         assert build_plan(settings(discord.url, forward.url)).run(EVENT) == []
         [to_discord] = discord.received
         [to_forward] = forward.received
     assert to_discord.headers["user-agent"] == USER_AGENT
     assert to_forward.headers["user-agent"] == USER_AGENT
-    assert re.fullmatch(r"DiscordBot \(https://\S+, \d+\.\d+\.\d+\)", USER_AGENT)
+    assert re.fullmatch(r"DiscordBot \(\S+, \d+\.\d+\.\d+\)", USER_AGENT)
     assert f"DiscordBot ({PROJECT_URL}, {VERSION})" == USER_AGENT
 
 

@@ -1,8 +1,8 @@
-"""No message over Pub/Sub's limit is ever attempted (docs/reference/contract.md "After the key,
-every accepted event stays valid"): the flow measures each message before any sink, answers
-`413` for one over `MAX_MESSAGE_BYTES` and quarantines a short `too_large` record instead;
-the local sink refuses the same messages; and the body limit's cap with a topic keeps every
-body under it, numbers written out longer included.
+"""No message over Pub/Sub's limit is ever attempted
+(docs/reference/contract.md "After the key, every accepted event stays valid"): the flow measures
+each message before any sink, answers `413` for one over `MAX_MESSAGE_BYTES` and quarantines
+a short `too_large` record instead; the local sink refuses the same messages; and the body
+limit's cap with a topic keeps every body under it, numbers written out longer included.
 """
 
 from __future__ import annotations
