@@ -38,14 +38,10 @@ from sonoran_receiver.receiving.answers import (
     RequestRejected,
     Unauthorized,
 )
-from sonoran_receiver.receiving.body import (
-    Readable,
-    ServerRefused,
-    read_body,
-    server_from_query,
-)
+from sonoran_receiver.receiving.body import Readable, read_body
 from sonoran_receiver.receiving.credential import read_key
 from sonoran_receiver.receiving.redact import text_without_keys, without_secrets
+from sonoran_receiver.receiving.server_name import ServerRefused, server_from_query
 from sonoran_receiver.receiving.surrogates import without_lone_surrogates
 
 _JSON = {"Content-Type": "application/json"}

@@ -39,7 +39,7 @@ from sonoran_receiver.receiving.answers import (
     PublishUnavailable,
     Unauthorized,
 )
-from sonoran_receiver.receiving.body import MAX_QUERY_BYTES
+from sonoran_receiver.receiving.server_name import MAX_QUERY_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = Path("openapi") / "openapi.json"
