@@ -11,6 +11,7 @@ published event carries. An event whose message would be over Pub/Sub's limit is
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -150,4 +151,9 @@ class QuarantinedEvent:
         }
 
     def message_bytes(self) -> bytes:
+        return self._message_bytes
+
+    @functools.cached_property
+    def _message_bytes(self) -> bytes:
+        # Written once, as for a published event: the flow measures it before the sink writes it.
         return json_bytes(self.message_data())
