@@ -259,7 +259,9 @@ def _reason(found: list[dict[str, str]]) -> str:
 
 
 def _one_line(text: str) -> str:
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", text)
+    # Field names in a reason are the sender's: C0, DEL and C1 controls alike would act on
+    # the terminal, as in the text send and verify print.
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]+", " ", text)
 
 
 @dataclass(frozen=True)

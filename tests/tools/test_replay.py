@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -448,3 +449,10 @@ def test_a_killed_dry_run_leaves_the_messages_to_other_readers_within_seconds(
     # The dry run's lease is 10 s; a real run's would have hidden them for 600 s.
     assert len(setup.quarantine.pull(3, deadline_s=25)) == 3
     assert setup.events.pull_all(quiet_s=1.0) == []
+
+
+def test_a_kept_reason_prints_no_control_characters() -> None:
+    # A field name the sender chose, holding C0 and C1 terminal controls.
+    reason = replay._reason([{"loc": "data.\x1b]0;title\x07\x9b2J", "msg": "Field required"}])
+    assert not re.search("[\x00-\x1f\x7f-\x9f]", reason)
+    assert reason.endswith("Field required")
