@@ -6,21 +6,17 @@
 
 from __future__ import annotations
 
-import gc
 import os
 
 import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
-# Start-up builds objects that live as long as the process (pydantic, the settings, the
-# event model classes, the flow). Collecting while they are made only walks them over and over:
-# the collector waits until they are built (about 50 ms less cold start, bench/RESULTS.md).
-# Then they are frozen out of its sight, so they stay shared between gunicorn's arbiter and
-# the worker it forks instead of being copied page by page when the collector walks them
-# (17 MiB less memory).
-gc.disable()
-try:
+from sonoran_receiver.long_lived import built_for_good
+
+# What start-up builds lives as long as the process: built without the collector in the way,
+# then frozen (sonoran_receiver/long_lived.py).
+with built_for_good():
     from sonoran_receiver.receiving import server_limits
     from sonoran_receiver.receiving.flow import HttpRequest
     from sonoran_receiver.receiving.request_body import RequestBody
@@ -31,9 +27,6 @@ try:
     # functions-framework builds its gunicorn server after importing this file: the request
     # line, headers, head time and chunk framing are bounded from here on.
     server_limits.install(_runtime.settings.body_timeout_s)
-finally:
-    gc.freeze()
-    gc.enable()
 
 
 @functions_framework.http

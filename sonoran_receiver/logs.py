@@ -13,6 +13,8 @@ from typing import Any
 
 # gunicorn runs requests on threads; one lock keeps lines whole.
 _write_lock = threading.Lock()
+# Made once: `json.dumps` with options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=True, default=str, separators=(",", ":"))
 
 
 def emit(severity: str, message: str, **fields: Any) -> None:
@@ -20,7 +22,7 @@ def emit(severity: str, message: str, **fields: Any) -> None:
     record: dict[str, Any] = {"severity": severity, "message": message}
     record.update({name: value for name, value in fields.items() if value is not None})
     try:
-        line = json.dumps(record, ensure_ascii=True, default=str, separators=(",", ":"))
+        line = _ENCODER.encode(record)
         with _write_lock:
             sys.stdout.write(line + "\n")
             sys.stdout.flush()

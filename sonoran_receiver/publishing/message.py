@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import re
-import uuid
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,15 +29,27 @@ def content_key(event_type: str | None, data: Any) -> str:
 
 
 def new_event_id() -> str:
-    """A random UUID (RFC 9562 text form): one per accepted request, never derived from
-    the content, so two real events with equal data stay two events."""
-    return str(uuid.uuid4())
+    """A random UUID (RFC 9562 version 4, text form): one per accepted request, never
+    derived from the content, so two real events with equal data stay two events.
+
+    What `str(uuid.uuid4())` gives, written out: the same 122 random bits from
+    `os.urandom`, without building a `UUID` object per request (a tenth of the cost)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC's variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+# One encoder each, made once: `json.dumps` with options builds a new encoder per call.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _canonical_json(value: Any) -> bytes:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _CANONICAL.encode(value).encode("utf-8")
 
 
 def json_bytes(value: Any) -> bytes:
@@ -45,15 +58,22 @@ def json_bytes(value: Any) -> bytes:
     Texts never hold a lone surrogate here: the receiver replaces those before parsing
     (`surrogates.py`), and the parsers of every other source refuse them.
     """
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
-        "utf-8"
-    )
+    return _COMPACT.encode(value).encode("utf-8")
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
-    """RFC 3339 in UTC with milliseconds, e.g. `2026-11-27T21:43:29.123Z`."""
-    moment = moment or datetime.now(UTC)
+    """RFC 3339 in UTC with milliseconds, e.g. `2026-11-27T21:43:29.123Z`; now by default."""
+    if moment is None:
+        now = time.time()
+        second = int(now)
+        # Every event of one second shares the text up to the second: written once.
+        return f"{_utc_second(second)}.{int((now - second) * 1000):03d}Z"
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@functools.lru_cache(maxsize=4)
+def _utc_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
 def message_fields(

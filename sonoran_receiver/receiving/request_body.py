@@ -34,7 +34,11 @@ from gunicorn.http.errors import ParseException  # type: ignore[import-untyped]
 from sonoran_receiver.alarms import CLOCK, Alarm
 from sonoran_receiver.receiving.answers import BadRequest, RequestTimeout
 from sonoran_receiver.receiving.body import Readable
-from sonoran_receiver.receiving.server_limits import ChunkFramingRefused, shut_reading
+from sonoran_receiver.receiving.server_limits import (
+    ChunkFramingRefused,
+    held_in_memory,
+    shut_reading,
+)
 
 _READ_ALL_CHUNK = 64 * 1024
 
@@ -80,7 +84,9 @@ class RequestBody:
             return b""
         if self._remaining is not None:
             size = min(size, self._remaining)
-        self._arm()
+        if held_in_memory(self._stream) < size:
+            # The read may wait on the client: from here the whole body has its deadline.
+            self._arm()
         try:
             data = self._stream.read(size)
         except ChunkFramingRefused as refused:

@@ -6,6 +6,7 @@ and the flow keeps the event without a server.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs
 
 from sonoran_receiver.publishing.message import SERVER_RE
@@ -13,6 +14,9 @@ from sonoran_receiver.publishing.message import SERVER_RE
 # `?server=` plus room for whatever else a forwarder appends; nothing else is read.
 MAX_QUERY_BYTES = 2048
 _MAX_QUERY_FIELDS = 32
+# The query as the FiveM resource writes it: `server=` and a name that needs no decoding.
+# For it, `parse_qs` could only give the name back as it is.
+_PLAIN = re.compile(rb"server=(" + SERVER_RE.pattern.encode("ascii") + rb")")
 
 
 class ServerRefused(ValueError):
@@ -30,6 +34,8 @@ def server_from_query(query: bytes) -> str | None:
     """
     if not query:
         return None
+    if plain := _PLAIN.fullmatch(query):
+        return plain[1].decode("ascii")
     if len(query) > MAX_QUERY_BYTES:
         raise ServerRefused(f"query string over {MAX_QUERY_BYTES} bytes")
     try:

@@ -1,4 +1,5 @@
-"""The content key: every serialisation choice pinned by golden values.
+"""The content key: every serialisation choice pinned by golden values; the event id and the
+time of receipt as the contract writes them.
 
 A consumer compares keys across processes and releases, so a change of key for the same
 event is a breaking change: these values were computed once from the contract's definition
@@ -8,11 +9,14 @@ and checked against `sha256sum` of the hand-written JSON.
 
 from __future__ import annotations
 
+import time
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from sonoran_receiver.publishing.message import content_key
+from sonoran_receiver.publishing.message import content_key, new_event_id, utc_timestamp
 
 
 @pytest.mark.parametrize(
@@ -49,3 +53,25 @@ def test_content_key_ignores_the_order_fields_arrived_in() -> None:
     assert content_key("EVENT_UNIT_STATUS", {"identIds": [57], "status": 2}) == content_key(
         "EVENT_UNIT_STATUS", {"status": 2, "identIds": [57]}
     )
+
+
+def test_event_ids_are_random_version_4_uuids_in_their_text_form() -> None:
+    ids = [new_event_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for event_id in ids:
+        parsed = uuid.UUID(event_id)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert str(parsed) == event_id
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.0004, 0.1234, 0.9995, 0.99999])
+def test_received_at_is_now_in_utc_with_milliseconds_cut_not_rounded(
+    monkeypatch: pytest.MonkeyPatch, fraction: float
+) -> None:
+    # The text up to the second is written once per second: each fraction of one second,
+    # and the next second, still read as `datetime` writes them.
+    for second in (1_764_800_000, 1_764_800_001):
+        now = second + fraction
+        monkeypatch.setattr(time, "time", lambda now=now: now)
+        expected = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+        assert utc_timestamp() == expected.replace("+00:00", "Z")

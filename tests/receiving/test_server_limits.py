@@ -1,8 +1,8 @@
 """The private interfaces of functions-framework and gunicorn that `server_limits` changes.
 
 Each test fails when an upgrade of either project moves what it relies on: the settings
-functions-framework hands gunicorn, gunicorn's request parser, its chunked reader and its
-error pages (docs/reference/contract.md "Before the body").
+functions-framework hands gunicorn, gunicorn's request parser, its chunked reader, its error
+pages and where it holds bytes read ahead (docs/reference/contract.md "Before the body").
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 
 import flask
@@ -24,11 +24,14 @@ import pytest
 from functions_framework._http.gunicorn import GunicornApplication
 from gunicorn.http.parser import RequestParser  # type: ignore[import-untyped]
 
+from sonoran_receiver.alarms import CLOCK, Alarm
 from sonoran_receiver.receiving import server_limits
+from sonoran_receiver.receiving.request_body import RequestBody
 from sonoran_receiver.receiving.server_limits import (
     SERVER_SETTINGS,
     BoundedChunkedReader,
     ChunkFramingRefused,
+    held_in_memory,
 )
 from tests.support.app import ROOT
 
@@ -154,3 +157,50 @@ def test_install_refuses_to_start_when_an_interface_is_gone(
     monkeypatch.delattr(gunicorn.http.message, "ChunkedReader")
     with pytest.raises(RuntimeError, match="ChunkedReader is gone"):
         server_limits.install(10.0)
+
+
+@pytest.fixture
+def alarms_set(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The timeouts of the alarms set from here on."""
+    timeouts: list[float] = []
+    original = CLOCK.set
+
+    def counting(timeout_s: float, action: Callable[[], None]) -> Alarm:
+        timeouts.append(timeout_s)
+        return original(timeout_s, action)
+
+    monkeypatch.setattr(CLOCK, "set", counting)
+    return timeouts
+
+
+def test_a_request_that_came_whole_is_parsed_and_read_without_a_deadline(
+    alarms_set: list[float],
+) -> None:
+    body = b'{"key": "k"}' * 50
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        )
+        request = next(RequestParser(server_config(), ours, PEER))
+        assert held_in_memory(request.body) == len(body)
+        read = RequestBody(
+            request.body, content_length=len(body), chunked=False, connection=ours, timeout_s=10
+        )
+        assert read.read() == body
+    assert alarms_set == []
+
+
+def test_a_body_still_coming_is_read_within_its_deadline(alarms_set: list[float]) -> None:
+    body = b"x" * 4000
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body))
+        request = next(RequestParser(server_config(), ours, PEER))
+        theirs.sendall(body)
+        assert held_in_memory(request.body) == 0
+        read = RequestBody(
+            request.body, content_length=len(body), chunked=False, connection=ours, timeout_s=10
+        )
+        assert read.read() == body
+    assert alarms_set == [pytest.approx(10, abs=0.5)]
