@@ -14,6 +14,11 @@ from cloudevents.http import CloudEvent
 
 from sonoran_receiver.long_lived import built_for_good
 
+# pydantic looks for plugins in the metadata of every installed package when it builds its
+# first validator (about 6 ms of a start here); these functions use none. An operator who
+# wants one sets the variable to something else.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
 # What start-up builds lives as long as the process: built without the collector in the way,
 # then frozen (sonoran_receiver/long_lived.py).
 with built_for_good():
@@ -21,7 +26,6 @@ with built_for_good():
     from sonoran_receiver.receiving.flow import HttpRequest
     from sonoran_receiver.receiving.request_body import RequestBody
     from sonoran_receiver.runtime import start
-    from sonoran_receiver.worker.runner import NOT_ACKNOWLEDGED, answer_status
 
     _runtime = start(os.environ)
     # functions-framework builds its gunicorn server after importing this file: the request
@@ -77,6 +81,8 @@ def sonorancad_worker(event: CloudEvent) -> None:
     # A non-2xx answer makes Pub/Sub redeliver, then dead-letter (sonoran_receiver/worker/).
     # The worker has written its line; an HTTP error, unlike the exception, reaches Flask as
     # an answer, without a traceback in the log.
+    from sonoran_receiver.worker.runner import NOT_ACKNOWLEDGED, answer_status  # noqa: PLC0415
+
     try:
         _runtime.worker.handle(event.data)
     except NOT_ACKNOWLEDGED as refused:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from handlers import build_plan
+from handlers import HandlerPlan, build_plan
 from sonoran_receiver import logs
 from sonoran_receiver.config import (
     EVENT_TARGET,
@@ -18,14 +20,24 @@ from sonoran_receiver.keys import KeyRing
 from sonoran_receiver.publishing.pubsub import PubSubSink
 from sonoran_receiver.publishing.sink import EventSink, LocalSink
 from sonoran_receiver.receiving.flow import Receiver
-from sonoran_receiver.worker.runner import Worker
+
+if TYPE_CHECKING:
+    from sonoran_receiver.worker.runner import Worker
 
 
 @dataclass(frozen=True)
 class Runtime:
     settings: Settings
     receiver: Receiver
-    worker: Worker
+    handlers: HandlerPlan
+
+    @functools.cached_property
+    def worker(self) -> Worker:
+        """The Pub/Sub worker, built by its first message: a start of the HTTP function
+        never loads its modules (a few ms of every cold start, `bench/RESULTS.md`)."""
+        from sonoran_receiver.worker.runner import Worker  # noqa: PLC0415
+
+        return Worker(self.handlers)
 
 
 def start(environ: Mapping[str, str]) -> Runtime:
@@ -46,7 +58,7 @@ def start(environ: Mapping[str, str]) -> Runtime:
     sink = build_sink(settings)
     quarantine = build_quarantine(settings, sink, serving_events=target != WORKER_TARGET)
     receiver = Receiver(settings, keys, sink, handlers, quarantine)
-    return Runtime(settings=settings, receiver=receiver, worker=Worker(handlers))
+    return Runtime(settings=settings, receiver=receiver, handlers=handlers)
 
 
 def build_quarantine(

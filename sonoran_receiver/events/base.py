@@ -23,7 +23,6 @@ items.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Final, TypeVar
@@ -331,17 +330,8 @@ TextList = Annotated[ListOf[Text], MaxLen(MAX_LIST_ITEMS), OneOrList()]
 
 # --- comparing sent values -----------------------------------------------------------------
 
-
-# Built on first use: only values the CAD does not send as plain ints and strings need
-# them, and building them cost every start a few milliseconds before its first answer.
-@functools.cache
-def _id_adapter() -> TypeAdapter[int]:
-    return TypeAdapter(Id)
-
-
-@functools.cache
-def _text_adapter() -> TypeAdapter[str]:
-    return TypeAdapter(Text)
+_ID: Final = TypeAdapter(Id)
+_TEXT: Final = TypeAdapter(Text)
 
 
 def id_marker(item: Any) -> str | None:
@@ -354,7 +344,7 @@ def id_marker(item: Any) -> str | None:
     if type(item) is int:  # the ids the CAD sends: no validator call (`bool` is no int here)
         return format(item, "x")
     try:
-        return format(_id_adapter().validate_python(item), "x")
+        return format(_ID.validate_python(item), "x")
     except ValidationError:
         return None
 
@@ -366,7 +356,7 @@ def as_text(item: Any) -> str | None:
     if type(item) is int:  # its digits, as pydantic writes them, without a validator call
         return str(item)
     try:
-        return _text_adapter().validate_python(item)
+        return _TEXT.validate_python(item)
     except ValidationError:
         return None
 
@@ -440,7 +430,7 @@ def parse_numeric_id(value: Any) -> Any:
     as it came."""
     if isinstance(value, str):
         try:
-            return _id_adapter().validate_python(value)
+            return _ID.validate_python(value)
         except ValidationError:
             return value
     return value
