@@ -67,7 +67,8 @@ SERVER_SETTINGS: dict[str, int] = {
     "limit_request_field_size": MAX_HEADER_FIELD_BYTES,
 }
 
-_ERRORS = {
+# The `error` of each answer the server gives before the function runs.
+ERROR_REASONS = {
     400: "malformed request",
     408: "request head timeout",
     414: "request line too long",
@@ -245,7 +246,7 @@ def _gather_head(unreader: Any, limit: int) -> None:
 def write_json_error(connection: socket.socket, status: int, reason: str, _message: str) -> None:
     """gunicorn's `util.write_error`, answering JSON; its message (which quotes the
     request) is left out."""
-    body = json.dumps({"error": _ERRORS.get(status, reason.lower())}).encode("utf-8")
+    body = json.dumps({"error": ERROR_REASONS.get(status, reason.lower())}).encode("utf-8")
     head = (
         f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -254,7 +255,7 @@ def write_json_error(connection: socket.socket, status: int, reason: str, _messa
         "ERROR" if status >= 500 else "INFO",
         "request refused by the server",
         status=status,
-        outcome=_ERRORS.get(status, reason.lower()),
+        outcome=ERROR_REASONS.get(status, reason.lower()),
     )
     gunicorn.util.write_nonblock(connection, head.encode("latin-1") + body)
 

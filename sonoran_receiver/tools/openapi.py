@@ -37,7 +37,15 @@ from sonoran_receiver.receiving.answers import (
     NotFound,
     PayloadTooLarge,
     PublishUnavailable,
+    RequestTimeout,
     Unauthorized,
+)
+from sonoran_receiver.receiving.server_limits import (
+    ERROR_REASONS,
+    MAX_HEAD_TIMEOUT_S,
+    MAX_HEADER_FIELD_BYTES,
+    MAX_HEADER_FIELDS,
+    MAX_REQUEST_LINE_BYTES,
 )
 from sonoran_receiver.receiving.server_name import MAX_QUERY_BYTES
 
@@ -228,6 +236,24 @@ def _responses() -> dict[str, Any]:
             "Route `inline` only, and a handler raised: nobody handled the event",
             HandlerFailed.reason,
         ),
+        "RequestTimeout": _error(
+            "The body did not arrive whole within SONORAN_BODY_TIMEOUT_S (`"
+            f"{RequestTimeout.reason}`), or the request line and headers within the same "
+            f"time, at most {MAX_HEAD_TIMEOUT_S:g} s (`{ERROR_REASONS[408]}`); the "
+            "connection is closed",
+            RequestTimeout.reason,
+            ERROR_REASONS[408],
+        ),
+        "RequestLineTooLong": _error(
+            f"A request line over {MAX_REQUEST_LINE_BYTES} bytes, answered by the server "
+            "before the function runs; the connection is closed",
+            ERROR_REASONS[414],
+        ),
+        "HeadersTooLarge": _error(
+            f"Over {MAX_HEADER_FIELDS} header fields, or one over {MAX_HEADER_FIELD_BYTES} "
+            "bytes, answered by the server before the function runs; the connection is closed",
+            ERROR_REASONS[431],
+        ),
         "PublishUnavailable": _with_header(
             _error(
                 "Pub/Sub did not confirm within PUBSUB_PUBLISH_TIMEOUT_S: the event was NOT "
@@ -294,7 +320,8 @@ def _event_operations() -> dict[str, Any]:
             "operationId": "receiveEvent",
             "summary": "Receive one push event",
             "description": "The steps run in order and the first that fails gives the answer: "
-            "size (413), JSON (400), key (401), type (400), validation (422), "
+            "size (413; 408 when the body is slower than SONORAN_BODY_TIMEOUT_S), JSON "
+            "(400), key (401), type (400), validation (422), "
             "route (200; 413 when the message would be over Pub/Sub's limit, 503 when "
             "Pub/Sub does not confirm, 500 when an inline-only handler fails). A bad "
             "`?server=` after a good key keeps the event without a server. A trailing `/` "
@@ -320,8 +347,11 @@ def _event_operations() -> dict[str, Any]:
                 "200": _response("Accepted"),
                 "400": _response("BadRequest"),
                 "401": _response("Unauthorized"),
+                "408": _response("RequestTimeout"),
                 "413": _response("PayloadTooLarge"),
+                "414": _response("RequestLineTooLong"),
                 "422": _response("InvalidEvent"),
+                "431": _response("HeadersTooLarge"),
                 "500": _response("HandlerFailed"),
                 "503": _response("PublishUnavailable"),
             },
