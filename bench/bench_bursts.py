@@ -30,6 +30,7 @@ from bench.bench_receivers import (
     Options,
     bodies,
     load,
+    percentile,
     started,
     tree_cpu_s,
 )
@@ -48,7 +49,7 @@ class Burst:
 
 def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
     ordered = sorted(values)
-    return ordered[len(ordered) // 4], statistics.median(ordered), ordered[3 * len(ordered) // 4]
+    return percentile(ordered, 0.25), percentile(ordered, 0.5), percentile(ordered, 0.75)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

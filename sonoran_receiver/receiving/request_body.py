@@ -84,9 +84,7 @@ class RequestBody:
             return b""
         if self._remaining is not None:
             size = min(size, self._remaining)
-        if held_in_memory(self._stream) < size:
-            # The read may wait on the client: from here the whole body has its deadline.
-            self._arm()
+        self._arm(size)
         try:
             data = self._stream.read(size)
         except ChunkFramingRefused as refused:
@@ -136,8 +134,15 @@ class RequestBody:
             return RequestTimeout()
         return BadRequest("body ended before its Content-Length")
 
-    def _arm(self) -> None:
-        if self._alarm is None and self._connection is not None:
+    def _arm(self, size: int) -> None:
+        """Start the body's deadline before a read of `size` bytes that may wait on the
+        client; from then on it covers the whole body. A read of bytes gunicorn already
+        holds waits for nothing and starts none."""
+        if (
+            self._alarm is None
+            and self._connection is not None
+            and held_in_memory(self._stream) < size
+        ):
             self._alarm = CLOCK.set(max(self._deadline - time.monotonic(), 0.0), self._shut_reading)
 
     def _finish(self) -> None:
